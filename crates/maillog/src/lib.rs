@@ -1,0 +1,1 @@
+//! pftls maillog crate.

@@ -1,0 +1,3 @@
+fn main() {
+    println!("pftls {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,1 @@
+//! pftls postfix-conf crate.

@@ -1,0 +1,1 @@
+//! pftls tls crate.

@@ -1,0 +1,1 @@
+//! pftls txn crate.
