@@ -1,1 +1,85 @@
-//! pftls maillog crate.
+//! pftls mail-log crate: a streaming reader for Postfix logs in every common format (plain,
+//! gzip, stdin), TLS and volume analytics per time bucket (SPEC's `logs --format json`),
+//! before/after comparison around a change, a `tail -F` follower and the `apply --guard`
+//! verdict.
+//!
+//! Entry points: [`analyze`], [`around`], [`window_stats`], [`LogFollower`],
+//! [`guard_verdict`], and the text renderers [`render_report`] / [`render_around`].
+
+mod analyzer;
+mod error;
+mod follow;
+mod guard;
+mod hash;
+mod input;
+mod line;
+mod progress;
+mod render;
+mod report;
+mod time;
+mod window;
+
+pub use analyzer::{Analyzer, MAX_LABELS, MAX_SESSIONS, QID_WINDOW, UNSPECIFIED};
+pub use error::LogError;
+pub use follow::{LogFollower, DEFAULT_POLL, POLL_RANGE};
+pub use guard::{guard_verdict, Evidence, Verdict, DEFAULT_MAX_DROP_PCT, DEFAULT_MAX_FAILURE_RATE_PCT};
+pub use input::{for_each_line, LogSource, CHUNK, MAX_LINE};
+pub use progress::PROGRESS_MIN_BYTES;
+pub use render::{render_around, render_report, sparkline};
+pub use report::{
+    Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, MAX_BUCKETS, MAX_KEYS, OTHER,
+};
+pub use time::YearHint;
+pub use window::{
+    around, around_from_report, window_stats, window_stats_from_lines, AroundReport, Change,
+    WindowStats,
+};
+
+/// Reads every source in order and aggregates them under `query`.
+///
+/// Gzip input is recognised by its magic bytes (concatenated members are read). Year-less
+/// timestamps are placed using each source's own reference (its mtime) or else `hint`.
+/// Errors name the file (and, for corrupt gzip, the number of lines read before the damage).
+pub fn analyze(
+    sources: Vec<LogSource>,
+    query: &LogQuery,
+    hint: &YearHint,
+) -> Result<LogReport, LogError> {
+    if let (Some(s), Some(u)) = (query.since, query.until) {
+        if s >= u {
+            return Err(LogError::Query(format!("since ({s}) is not before until ({u})")));
+        }
+    }
+    if query.bucket.as_secs() == 0 {
+        return Err(LogError::Query("bucket must be at least one second".into()));
+    }
+    let total: u64 = sources.iter().filter_map(|s| s.size).sum();
+    let bar = progress::maybe_bar(total, query.quiet);
+    let mut analyzer = Analyzer::new(query, hint);
+    for source in sources {
+        let source = match &bar {
+            Some(b) => {
+                let b = b.clone();
+                source.map_reader(move |r| Box::new(progress::Counting::new(r, b)))
+            }
+            None => source,
+        };
+        analyzer.begin_source(source.reference);
+        let (path, gzip, mut reader) = source.into_decoded()?;
+        for_each_line(&mut reader, |l| analyzer.feed_line(l)).map_err(|(line, e)| {
+            if gzip && e.kind() != std::io::ErrorKind::PermissionDenied {
+                LogError::Gzip {
+                    path: path.clone(),
+                    line,
+                    source: e,
+                }
+            } else {
+                LogError::io(&path, e)
+            }
+        })?;
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(analyzer.finish())
+}

@@ -1,1 +1,18 @@
-//! pftls policy crate.
+//! pftls policies: the policy model and its YAML loading, validation against the target Postfix
+//! (parameter catalogue per version, value grammar, master.cf services), the effective
+//! configuration view with provenance, and the planner that turns policies into edits.
+
+pub mod catalogue;
+pub mod effective;
+pub mod locate;
+pub mod plan;
+pub mod policy;
+pub mod validate;
+pub mod values;
+pub mod version;
+
+pub use catalogue::Catalogue;
+pub use effective::{ConfigView, Effective, Source};
+pub use plan::{make_plan, CryptoFacts, Environment, ParamChange, Plan, PlanError};
+pub use policy::{load_file, parse_policy, Policy, PolicyError, PolicyErrors, PolicySearch};
+pub use version::PostfixVersion;

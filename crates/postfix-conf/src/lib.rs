@@ -1,1 +1,52 @@
-//! pftls postfix-conf crate.
+//! Lossless Postfix `main.cf` / `master.cf` documents with Postfix's exact semantics.
+//!
+//! Pure: bytes in, bytes out. Parsing keeps the input as one buffer and indexes logical
+//! entries by byte range; rendering an unedited document returns the input byte for byte.
+//!
+//! Reading follows Postfix 3.7's `readllines()` + `split_nameval()`: a logical line is a line
+//! that starts with non-whitespace plus all following lines that start with whitespace;
+//! blank and comment lines in between are ignored and do not end it; continuation lines are
+//! joined without a separator and the value is trimmed; `#` after text is part of the value;
+//! the last definition wins.
+//!
+//! Edits (`MainCf::set/remove/comment_out`, `MasterCf::set_override/remove_override`) splice
+//! only the affected lines or tokens; every other byte stays identical. Values Postfix would
+//! read differently are refused with [`EditError`].
+//!
+//! master.cf options follow postconf: only `o` takes a value; the option section ends at the
+//! first argument that does not start with `-`. A compact `-oname=value` is read like the
+//! daemon's getopt (split at the first `o`), unlike postconf 3.7 which also splits at a later
+//! `o` inside the token.
+
+mod error;
+pub mod expand;
+mod lines;
+mod main_cf;
+mod master_cf;
+mod nameval;
+mod splice;
+mod validate;
+
+pub use error::{EditError, LineNo, ParseError, Warning};
+pub use lines::LineKind;
+pub use main_cf::{Entry, MainCf};
+pub use master_cf::{MasterCf, Override, Service};
+
+/// Collapse whitespace runs like postconf's display (for comparisons with postconf output):
+/// split on space, tab, CR and LF and join with one space.
+pub fn display_value(value: &str) -> String {
+    value
+        .split([' ', '\t', '\r', '\n'])
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn display_collapses_whitespace() {
+        assert_eq!(super::display_value(" a  \tb\r c "), "a b c");
+        assert_eq!(super::display_value(""), "");
+    }
+}

@@ -1,0 +1,648 @@
+//! The streaming aggregator: feed it lines, get a [`LogReport`].
+//!
+//! Memory is bounded whatever the input size: per-key maps are capped at [`MAX_KEYS`] (the
+//! rest is summed in an [`OTHER`] row), small label maps (protocols, ciphers, reasons) at
+//! [`MAX_LABELS`], open sessions at [`MAX_SESSIONS`], remembered queue IDs at [`QID_WINDOW`],
+//! and buckets at [`MAX_BUCKETS`] (by widening them).
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use memchr::memmem;
+
+use crate::hash::{hash_bytes, FxHashMap};
+use crate::line::{Header, LineParser, Parsed, Prog};
+use crate::report::{
+    Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, MAX_BUCKETS, MAX_KEYS, OTHER,
+};
+use crate::time::{to_datetime, YearHint};
+
+/// Cap on each label map (protocols, ciphers, failure reasons).
+pub const MAX_LABELS: usize = 256;
+/// Cap on concurrently open smtpd sessions tracked (keyed by pid).
+pub const MAX_SESSIONS: usize = 65_536;
+/// Queue IDs are de-duplicated within the last this-many accepted messages (a repeated
+/// `message-id=` line for the same queue ID comes right after the first in practice).
+pub const QID_WINDOW: usize = 65_536;
+/// Reason recorded when an `SSL_accept error ...: -1` is not followed by a
+/// `TLS library problem` line of the same process.
+pub const UNSPECIFIED: &str = "unspecified";
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ClientCounts {
+    connections: u64,
+    tls_established: u64,
+    tls_handshake_failures: u64,
+    starttls_required_rejects: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct DomainCounts {
+    sent: u64,
+    deferred: u64,
+    bounced: u64,
+    tls_deferrals: u64,
+}
+
+/// A small insertion-ordered label counter, linear search (few distinct labels).
+#[derive(Debug, Default)]
+struct Labels {
+    items: Vec<(Box<[u8]>, u64)>,
+    other: u64,
+}
+
+impl Labels {
+    fn bump(&mut self, key: &[u8]) {
+        if let Some(e) = self.items.iter_mut().find(|e| &*e.0 == key) {
+            e.1 += 1;
+        } else if self.items.len() < MAX_LABELS {
+            self.items.push((key.into(), 1));
+        } else {
+            self.other += 1;
+        }
+    }
+
+    fn into_map(self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for (k, v) in self.items {
+            *m.entry(String::from_utf8_lossy(&k).into_owned()).or_insert(0) += v;
+        }
+        if self.other > 0 {
+            *m.entry(OTHER.to_string()).or_insert(0) += self.other;
+        }
+        m
+    }
+}
+
+/// A capped byte-string keyed map with an overflow value.
+#[derive(Debug)]
+struct Capped<V> {
+    map: FxHashMap<Vec<u8>, V>,
+    other: V,
+}
+
+impl<V: Default> Capped<V> {
+    fn new() -> Self {
+        Capped {
+            map: FxHashMap::default(),
+            other: V::default(),
+        }
+    }
+
+    #[inline]
+    fn entry(&mut self, key: &[u8]) -> &mut V {
+        // Two lookups on insertion only; the common case (key known) is one lookup.
+        if self.map.contains_key(key) {
+            // The key was just found, so the lookup cannot fail.
+            return self.map.get_mut(key).unwrap_or(&mut self.other);
+        }
+        if self.map.len() >= MAX_KEYS {
+            return &mut self.other;
+        }
+        self.map.entry(key.to_vec()).or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Session {
+    tls: bool,
+}
+
+/// Needles compiled once.
+struct Finders {
+    status: memmem::Finder<'static>,
+    starttls: memmem::Finder<'static>,
+    mail: memmem::Finder<'static>,
+    tls: memmem::Finder<'static>,
+    error: memmem::Finder<'static>,
+}
+
+/// Streaming analyser. Call [`Analyzer::begin_source`] before each input, then
+/// [`Analyzer::feed_line`] for each line, then [`Analyzer::finish`].
+pub struct Analyzer {
+    query: LogQuery,
+    hint: YearHint,
+    parser: LineParser,
+    since: i64,
+    until: i64,
+    origin: i64,
+    width: i64,
+    lines: u64,
+    postfix_lines: u64,
+    unparsed_lines: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+    totals: Counts,
+    buckets: BTreeMap<i64, Counts>,
+    protocols: Labels,
+    ciphers: Labels,
+    reasons: Labels,
+    clients: Capped<ClientCounts>,
+    domains: Capped<DomainCounts>,
+    sessions: FxHashMap<u32, Session>,
+    pending: Vec<u32>,
+    qid_set: HashSet<u64, std::hash::BuildHasherDefault<crate::hash::FxHasher>>,
+    qid_ring: VecDeque<u64>,
+    scratch: Vec<u8>,
+    finders: Finders,
+}
+
+#[inline]
+fn after<'a>(b: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    b.strip_prefix(prefix)
+}
+
+/// `host[addr]` (plus `:port` when present) at the start of `b`: (client, rest after it).
+#[inline]
+fn namaddr(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let close = memchr::memchr(b']', b)?;
+    let mut end = close + 1;
+    if b.get(end) == Some(&b':') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
+        end += 1;
+        while b.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+    }
+    Some((&b[..end], &b[end..]))
+}
+
+/// Leading queue ID `QID: ` of a message: returns the ID and the rest after `: `.
+#[inline]
+fn queue_id(msg: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = memchr::memchr(b':', msg.get(..32).unwrap_or(msg))?;
+    let qid = &msg[..colon];
+    if qid.len() < 5 || !qid.iter().all(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    Some((qid, msg.get(colon + 2..)?))
+}
+
+/// Parses `N` or `N/M` counters of a disconnect line: (successes, attempts).
+#[inline]
+fn counter(b: &[u8]) -> (u64, u64) {
+    let mut ok: u64 = 0;
+    let mut i = 0;
+    while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+        ok = ok.saturating_mul(10).saturating_add(u64::from(c - b'0'));
+        i += 1;
+    }
+    if b.get(i) != Some(&b'/') {
+        return (ok, ok);
+    }
+    i += 1;
+    let mut total: u64 = 0;
+    while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+        total = total.saturating_mul(10).saturating_add(u64::from(c - b'0'));
+        i += 1;
+    }
+    (ok, total)
+}
+
+impl Analyzer {
+    /// A new analyser. `hint` is the default reference for year-less timestamps.
+    pub fn new(query: &LogQuery, hint: &YearHint) -> Self {
+        let since = query.since.map_or(i64::MIN, |t| t.timestamp());
+        let until = query.until.map_or(i64::MAX, |t| t.timestamp());
+        let width = i64::try_from(query.bucket.as_secs()).unwrap_or(i64::MAX).max(1);
+        Analyzer {
+            query: query.clone(),
+            hint: *hint,
+            parser: LineParser::new(hint),
+            since,
+            until,
+            origin: query.since.map_or(0, |t| t.timestamp()),
+            width,
+            lines: 0,
+            postfix_lines: 0,
+            unparsed_lines: 0,
+            first: None,
+            last: None,
+            totals: Counts::default(),
+            buckets: BTreeMap::new(),
+            protocols: Labels::default(),
+            ciphers: Labels::default(),
+            reasons: Labels::default(),
+            clients: Capped::new(),
+            domains: Capped::new(),
+            sessions: FxHashMap::default(),
+            pending: Vec::new(),
+            qid_set: HashSet::default(),
+            qid_ring: VecDeque::new(),
+            scratch: Vec::with_capacity(256),
+            finders: Finders {
+                status: memmem::Finder::new(b", status="),
+                starttls: memmem::Finder::new(b" starttls="),
+                mail: memmem::Finder::new(b" mail="),
+                tls: memmem::Finder::new(b"TLS"),
+                error: memmem::Finder::new(b"error:"),
+            },
+        }
+    }
+
+    /// Starts a new input: year inference restarts from `reference` (the file's mtime) or,
+    /// when `None`, from the analyser's default hint. Pending per-process state is kept,
+    /// because rotated files continue each other.
+    pub fn begin_source(&mut self, reference: Option<chrono::DateTime<chrono::Utc>>) {
+        let hint = match reference {
+            Some(r) => YearHint {
+                reference: r,
+                utc_offset_secs: self.hint.utc_offset_secs,
+            },
+            None => self.hint,
+        };
+        self.parser = LineParser::new(&hint);
+    }
+
+    /// Feeds one line (a trailing `\n` / `\r\n` is ignored).
+    #[inline]
+    pub fn feed_line(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        self.lines += 1;
+        match self.parser.parse(line) {
+            Parsed::Postfix(h) => {
+                self.postfix_lines += 1;
+                if h.ts >= self.since && h.ts < self.until {
+                    if self.first.is_none() {
+                        self.first = Some(h.ts);
+                    }
+                    self.last = Some(h.ts);
+                    self.event(&h);
+                }
+            }
+            Parsed::Other => {}
+            Parsed::Unparsed => self.unparsed_lines += 1,
+        }
+    }
+
+    /// Applies `f` to the totals and to the bucket of `ts`.
+    #[inline]
+    fn bump(&mut self, ts: i64, f: impl Fn(&mut Counts)) {
+        f(&mut self.totals);
+        let key = self.origin + (ts - self.origin).div_euclid(self.width) * self.width;
+        if let Some(c) = self.buckets.get_mut(&key) {
+            f(c);
+            return;
+        }
+        let mut c = Counts::default();
+        f(&mut c);
+        self.buckets.insert(key, c);
+        if self.buckets.len() > MAX_BUCKETS {
+            self.widen();
+        }
+    }
+
+    /// Doubles the bucket width and merges buckets, until under the cap.
+    fn widen(&mut self) {
+        while self.buckets.len() > MAX_BUCKETS / 2 {
+            self.width = self.width.saturating_mul(2);
+            let old = std::mem::take(&mut self.buckets);
+            for (k, c) in old {
+                let key = self.origin + (k - self.origin).div_euclid(self.width) * self.width;
+                self.buckets.entry(key).or_default().add(&c);
+            }
+        }
+    }
+
+    fn event(&mut self, h: &Header<'_>) {
+        if !self.pending.is_empty() && self.pending.contains(&h.pid) {
+            self.resolve_pending(h);
+            return;
+        }
+        match h.prog {
+            Prog::Smtpd | Prog::Tlsproxy => self.smtpd(h),
+            Prog::Cleanup => self.cleanup(h),
+            Prog::Smtp => self.smtp(h),
+            Prog::OtherPostfix => {}
+        }
+    }
+
+    /// The line after an `SSL_accept error ...: -1` from the same process: take the reason
+    /// from a `TLS library problem` line, otherwise record `unspecified` and handle the line.
+    fn resolve_pending(&mut self, h: &Header<'_>) {
+        self.pending.retain(|&p| p != h.pid);
+        if let Some(problem) = after(h.msg, b"warning: TLS library problem: ") {
+            if let Some(reason) = self.openssl_reason(problem) {
+                self.reasons.bump(reason);
+                return;
+            }
+        }
+        self.reasons.bump(UNSPECIFIED.as_bytes());
+        self.event(h);
+    }
+
+    /// `error:0A0000C1:SSL routines::no shared cipher:file:line:` -> `no shared cipher`.
+    fn openssl_reason<'a>(&self, b: &'a [u8]) -> Option<&'a [u8]> {
+        let at = self.finders.error.find(b)?;
+        let mut parts = b[at + 6..].splitn(5, |&c| c == b':');
+        let _code = parts.next()?;
+        let _lib = parts.next()?;
+        let _func = parts.next()?;
+        let reason = parts.next()?;
+        (!reason.is_empty()).then_some(reason)
+    }
+
+    fn smtpd(&mut self, h: &Header<'_>) {
+        let m = h.msg;
+        let ts = h.ts;
+        if let Some(rest) = after(m, b"connect from ") {
+            let client = namaddr(rest).map_or(rest, |c| c.0);
+            if h.prog == Prog::Smtpd {
+                self.bump(ts, |c| c.connections += 1);
+                self.clients.entry(client).connections += 1;
+                if self.sessions.len() < MAX_SESSIONS || self.sessions.contains_key(&h.pid) {
+                    self.sessions.insert(h.pid, Session { tls: false });
+                }
+            }
+        } else if let Some(rest) = after(m, b"disconnect from ") {
+            self.disconnect(h, rest);
+        } else if let Some(rest) = after(m, b"SSL_accept error from ") {
+            let (client, tail) = namaddr(rest).unwrap_or((rest, b""));
+            self.bump(ts, |c| c.tls_handshake_failures += 1);
+            self.clients.entry(client).tls_handshake_failures += 1;
+            let status = tail.strip_prefix(b": ").unwrap_or(tail);
+            let numeric = !status.is_empty()
+                && status
+                    .iter()
+                    .enumerate()
+                    .all(|(i, c)| c.is_ascii_digit() || (i == 0 && *c == b'-'));
+            if numeric {
+                if self.pending.len() >= 1024 {
+                    // Bounded: the oldest unresolved failure keeps no reason.
+                    self.pending.remove(0);
+                    self.reasons.bump(UNSPECIFIED.as_bytes());
+                }
+                self.pending.push(h.pid);
+            } else if status.is_empty() {
+                self.reasons.bump(UNSPECIFIED.as_bytes());
+            } else {
+                self.reasons.bump(status);
+            }
+        } else if let Some(client_part) = self.established(m, b" from ") {
+            let Some((client, rest)) = namaddr(client_part) else {
+                return;
+            };
+            self.bump(ts, |c| c.tls_established += 1);
+            self.clients.entry(client).tls_established += 1;
+            if let Some(s) = self.sessions.get_mut(&h.pid) {
+                s.tls = true;
+            } else if h.prog == Prog::Smtpd && self.sessions.len() < MAX_SESSIONS {
+                self.sessions.insert(h.pid, Session { tls: true });
+            }
+            // `[ to SNI]: PROTO with cipher CIPHER (`
+            let Some(colon) = memchr::memchr(b':', rest) else {
+                return;
+            };
+            let mut it = rest[colon + 1..].split(|&c| c == b' ').filter(|s| !s.is_empty());
+            if let Some(proto) = it.next() {
+                self.protocols.bump(proto);
+            }
+            if let (Some(b"with"), Some(b"cipher"), Some(cipher)) = (it.next(), it.next(), it.next())
+            {
+                self.ciphers.bump(cipher);
+            }
+        }
+    }
+
+    /// `Anonymous|Verified|Trusted|Untrusted TLS connection established|reused DIR ...`:
+    /// returns what follows `DIR` (`" from "` or `" to "`).
+    #[inline]
+    fn established<'a>(&self, m: &'a [u8], dir: &[u8]) -> Option<&'a [u8]> {
+        let sp = memchr::memchr(b' ', m.get(..12)?)?;
+        let rest = after(&m[sp..], b" TLS connection ")?;
+        let rest = after(rest, b"established")
+            .or_else(|| after(rest, b"reused"))?;
+        after(rest, dir)
+    }
+
+    fn disconnect(&mut self, h: &Header<'_>, rest: &[u8]) {
+        let ts = h.ts;
+        let (client, counters) = namaddr(rest).unwrap_or((rest, b""));
+        let starttls = self.finders.starttls.find(counters);
+        let starttls_ok = starttls.is_some_and(|at| counter(&counters[at + 10..]).0 > 0);
+        let session = if h.prog == Prog::Smtpd {
+            self.sessions.remove(&h.pid)
+        } else {
+            None
+        };
+        let tls = session.is_some_and(|s| s.tls) || starttls_ok;
+        if tls {
+            self.bump(ts, |c| c.tls_sessions += 1);
+        } else {
+            self.bump(ts, |c| c.plaintext_sessions += 1);
+        }
+        if starttls.is_none() {
+            if let Some(at) = self.finders.mail.find(counters) {
+                let (ok, total) = counter(&counters[at + 6..]);
+                if ok == 0 && total > 0 {
+                    self.bump(ts, |c| c.starttls_required_rejects += 1);
+                    self.clients.entry(client).starttls_required_rejects += 1;
+                }
+            }
+        }
+    }
+
+    fn cleanup(&mut self, h: &Header<'_>) {
+        let Some((qid, rest)) = queue_id(h.msg) else {
+            return;
+        };
+        if !rest.starts_with(b"message-id=") {
+            return;
+        }
+        let key = hash_bytes(qid);
+        if !self.qid_set.insert(key) {
+            return;
+        }
+        self.qid_ring.push_back(key);
+        if self.qid_ring.len() > QID_WINDOW {
+            if let Some(old) = self.qid_ring.pop_front() {
+                self.qid_set.remove(&old);
+            }
+        }
+        self.bump(h.ts, |c| c.messages_accepted += 1);
+    }
+
+    fn smtp(&mut self, h: &Header<'_>) {
+        let m = h.msg;
+        let ts = h.ts;
+        if let Some((_qid, rest)) = queue_id(m) {
+            let Some(to) = after(rest, b"to=<") else {
+                return;
+            };
+            let Some(at) = self.finders.status.find(to) else {
+                return;
+            };
+            let status = &to[at + 9..];
+            let addr = &to[..memchr::memchr(b'>', to).unwrap_or(0).min(at)];
+            let domain = memchr::memrchr(b'@', addr).map_or(&b""[..], |i| &addr[i + 1..]);
+            self.scratch.clear();
+            self.scratch
+                .extend(domain.iter().map(u8::to_ascii_lowercase));
+            let kind = if status.starts_with(b"sent") {
+                0
+            } else if status.starts_with(b"deferred") {
+                1
+            } else if status.starts_with(b"bounced") || status.starts_with(b"expired") {
+                2
+            } else {
+                return;
+            };
+            let tls_reason = kind == 1 && {
+                let reason = memchr::memchr(b'(', status).map_or(&b""[..], |i| &status[i..]);
+                self.finders.tls.find(reason).is_some()
+                    || memmem::find(reason, b"certificate verification failed").is_some()
+                    || memmem::find(reason, b"Server certificate not verified").is_some()
+            };
+            let track = self.query.by != By::Client && !self.scratch.is_empty();
+            match kind {
+                0 => self.bump(ts, |c| c.deliveries_sent += 1),
+                1 => self.bump(ts, |c| c.deliveries_deferred += 1),
+                _ => self.bump(ts, |c| c.deliveries_bounced += 1),
+            }
+            if tls_reason {
+                self.bump(ts, |c| c.tls_deferrals += 1);
+            }
+            if track {
+                let key = std::mem::take(&mut self.scratch);
+                let d = self.domains.entry(&key);
+                match kind {
+                    0 => d.sent += 1,
+                    1 => d.deferred += 1,
+                    _ => d.bounced += 1,
+                }
+                if tls_reason {
+                    d.tls_deferrals += 1;
+                }
+                self.scratch = key;
+            }
+        } else if self.established(m, b" to ").is_some() {
+            self.bump(ts, |c| c.tls_established_outbound += 1);
+        }
+    }
+
+    /// Ends the analysis and builds the report.
+    pub fn finish(mut self) -> LogReport {
+        for _ in 0..self.pending.len() {
+            self.reasons.bump(UNSPECIFIED.as_bytes());
+        }
+        let top = if self.query.top == 0 {
+            usize::MAX
+        } else {
+            self.query.top
+        };
+        let distinct_clients = self.clients.map.len() as u64;
+        let distinct_domains = self.domains.map.len() as u64;
+        let mut by_client = Vec::new();
+        if self.query.by != By::Domain {
+            let other = self.clients.other;
+            let mut rows: Vec<ClientRow> = self
+                .clients
+                .map
+                .into_iter()
+                .map(|(k, v)| client_row(String::from_utf8_lossy(&k).into_owned(), v))
+                .collect();
+            if other.connections + other.tls_handshake_failures + other.tls_established
+                + other.starttls_required_rejects
+                > 0
+            {
+                rows.push(client_row(OTHER.to_string(), other));
+            }
+            rows.sort_by(|a, b| {
+                (b.tls_handshake_failures, b.starttls_required_rejects, b.connections)
+                    .cmp(&(a.tls_handshake_failures, a.starttls_required_rejects, a.connections))
+                    .then_with(|| a.client.cmp(&b.client))
+            });
+            rows.truncate(top);
+            by_client = rows;
+        }
+        let mut by_domain = Vec::new();
+        if self.query.by != By::Client {
+            let other = self.domains.other;
+            let mut rows: Vec<DomainRow> = self
+                .domains
+                .map
+                .into_iter()
+                .map(|(k, v)| domain_row(String::from_utf8_lossy(&k).into_owned(), v))
+                .collect();
+            if other.sent + other.deferred + other.bounced > 0 {
+                rows.push(domain_row(OTHER.to_string(), other));
+            }
+            rows.sort_by(|a, b| {
+                (b.tls_deferrals, b.deferred, b.sent + b.bounced)
+                    .cmp(&(a.tls_deferrals, a.deferred, a.sent + a.bounced))
+                    .then_with(|| a.domain.cmp(&b.domain))
+            });
+            rows.truncate(top);
+            by_domain = rows;
+        }
+        LogReport {
+            lines: self.lines,
+            postfix_lines: self.postfix_lines,
+            unparsed_lines: self.unparsed_lines,
+            first: self.first.map(to_datetime),
+            last: self.last.map(to_datetime),
+            since: self.query.since,
+            until: self.query.until,
+            bucket_seconds: u64::try_from(self.width).unwrap_or(1),
+            totals: self.totals,
+            tls_protocols: self.protocols.into_map(),
+            tls_ciphers: self.ciphers.into_map(),
+            failure_reasons: self.reasons.into_map(),
+            by_client,
+            by_domain,
+            distinct_clients,
+            distinct_domains,
+            buckets: self
+                .buckets
+                .into_iter()
+                .map(|(k, counts)| Bucket {
+                    start: to_datetime(k),
+                    counts,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn client_row(client: String, v: ClientCounts) -> ClientRow {
+    ClientRow {
+        client,
+        connections: v.connections,
+        tls_established: v.tls_established,
+        tls_handshake_failures: v.tls_handshake_failures,
+        starttls_required_rejects: v.starttls_required_rejects,
+    }
+}
+
+fn domain_row(domain: String, v: DomainCounts) -> DomainRow {
+    DomainRow {
+        domain,
+        sent: v.sent,
+        deferred: v.deferred,
+        bounced: v.bounced,
+        tls_deferrals: v.tls_deferrals,
+    }
+}
+
+#[cfg(test)]
+mod dbg_tests {
+    use super::*;
+    #[test]
+    fn dbg_file() {
+        let Ok(data) = std::fs::read_to_string("/tmp/h4-r.log") else { return };
+        let mut a = Analyzer::new(&LogQuery::default(), &YearHint::utc(chrono::Utc::now()));
+        let mut who: std::collections::HashMap<u64, String> = Default::default();
+        for l in data.lines() {
+            let before = a.totals.messages_accepted;
+            a.feed_line(l.as_bytes());
+            if l.contains("cleanup") && !l.contains("dup@") {
+                let q = &l[l.find("]: ").unwrap() + 3..];
+                let q = &q[..q.find(':').unwrap()];
+                let k = hash_bytes(q.as_bytes());
+                if a.totals.messages_accepted == before {
+                    println!("MISS {l}\n  pending={:?} prev={:?}", a.pending, who.get(&k));
+                }
+                who.insert(k, l.to_string());
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Command-line definitions (clap). The man page and shell completions are generated from these.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// pftls — remediation engine for Postfix TLS configuration.
+///
+/// Reads main.cf and master.cf without losing a byte, applies declarative TLS policies, shows the
+/// diff and which sending MTAs would be locked out, snapshots, writes atomically, and rolls back
+/// with one command.
+#[derive(Debug, Parser)]
+#[command(name = "pftls", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 success, 1 error (nothing changed), 2 changes with --detailed-exitcode, 3 doctor findings at --fail-on level, 64 usage error.")]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options that every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Postfix configuration directory, as postconf -c.
+    #[arg(short = 'c', long, global = true, env = "PFTLS_CONFIG_DIR", default_value = "/etc/postfix", value_name = "DIR")]
+    pub config_dir: PathBuf,
+    /// Where snapshots live.
+    #[arg(long, global = true, env = "PFTLS_BACKUP_DIR", default_value = "/var/lib/pftls/backups", value_name = "DIR")]
+    pub backup_dir: PathBuf,
+    /// Extra policy directory, searched before the built-in policies (repeatable; env
+    /// PFTLS_POLICY_PATH is colon-separated).
+    #[arg(long = "policy-dir", global = true, value_name = "DIR")]
+    pub policy_dirs: Vec<PathBuf>,
+    /// Root of the system crypto-policies state.
+    #[arg(long, global = true, default_value = "/etc/crypto-policies", value_name = "DIR")]
+    pub crypto_policies_dir: PathBuf,
+    /// The Postfix version to target (default: ask postconf; without postconf, the newest known).
+    #[arg(long, global = true, value_name = "X.Y[.Z]")]
+    pub postfix_version: Option<String>,
+    /// Output format; json prints exactly one JSON object on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Colour in text output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Exit 2 when something changed (apply, rollback) or would change (plan, --dry-run).
+    #[arg(long, global = true)]
+    pub detailed_exitcode: bool,
+    /// Less output.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More output.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Effective TLS settings, each with its provenance (main.cf:LINE, master.cf:LINE, default).
+    Show(ShowArgs),
+    /// What applying policies would change: diff, per-parameter summary, warnings. Writes nothing.
+    Plan(PlanArgs),
+    /// Apply policies (or a saved plan): validate, snapshot, write atomically, optionally reload.
+    Apply(ApplyArgs),
+    /// Restore the snapshot taken by the most recent apply (or --to ID).
+    Rollback(RollbackArgs),
+    /// List, show and prune snapshots.
+    #[command(subcommand)]
+    Backups(BackupsCmd),
+    /// List, show and check policies.
+    #[command(subcommand)]
+    Policies(PoliciesCmd),
+}
+
+/// `show` options.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Also every other parameter set in main.cf and every -o override in master.cf.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Policies to merge, in order.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// A built-in policy name, a name in a --policy-dir, or a path to a YAML file (repeatable;
+    /// merged in order; conflicting values are an error).
+    #[arg(short = 'p', long = "policy", value_name = "POLICY")]
+    pub policies: Vec<String>,
+}
+
+/// `plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Policies.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Save the plan (with the checksums of its inputs) for a later `apply --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `apply` options.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Policies.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Apply exactly this saved plan; refused when the files changed since it was made.
+    #[arg(long, value_name = "FILE", conflicts_with = "policies")]
+    pub plan: Option<PathBuf>,
+    /// Print exactly what would be done and write nothing anywhere.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run `postfix reload` afterwards (or --reload-command); a failed reload restores the snapshot.
+    #[arg(long)]
+    pub reload: bool,
+    /// The reload command (split on whitespace, no shell).
+    #[arg(long, value_name = "CMD", default_value = "postfix reload")]
+    pub reload_command: String,
+    /// Keep only the newest N snapshots afterwards.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+    /// How long to wait for another pftls run on the same config dir.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lock_timeout: u64,
+}
+
+/// `rollback` options.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The snapshot to restore (default: the one taken by the most recent apply).
+    #[arg(long, value_name = "ID")]
+    pub to: Option<String>,
+    /// Print what would be restored and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run `postfix reload` afterwards (or --reload-command).
+    #[arg(long)]
+    pub reload: bool,
+    /// The reload command (split on whitespace, no shell).
+    #[arg(long, value_name = "CMD", default_value = "postfix reload")]
+    pub reload_command: String,
+    /// Keep only the newest N snapshots afterwards.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+    /// How long to wait for another pftls run on the same config dir.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lock_timeout: u64,
+}
+
+/// `backups` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BackupsCmd {
+    /// List snapshots, oldest first.
+    List,
+    /// Show one snapshot's manifest and verify its checksums.
+    Show {
+        /// Snapshot id (YYYYMMDDTHHMMSSZ).
+        id: String,
+    },
+    /// Remove the oldest snapshots beyond N.
+    Prune {
+        /// How many to keep.
+        #[arg(long, value_name = "N")]
+        keep: usize,
+    },
+}
+
+/// `policies` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PoliciesCmd {
+    /// List the available policies (policy dirs first, then built-in).
+    List,
+    /// Show one policy's YAML.
+    Show {
+        /// Policy name or path.
+        name: String,
+    },
+    /// Validate policy files (against --config-dir's master.cf when it exists).
+    Check {
+        /// Policy files or names.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+}

@@ -1,0 +1,295 @@
+//! `pftls plan` and `pftls apply` (also `--dry-run` and `--plan FILE`): one [`Plan`] behind all.
+
+use std::path::Path;
+use std::time::Duration;
+
+use pftls_policy::{make_plan, Plan, PlanError, Policy};
+use pftls_txn::{FileChange, SnapshotMeta, SnapshotStore};
+
+use crate::cli::{ApplyArgs, Format, PlanArgs};
+use crate::context::{ConfigFiles, Ctx};
+use crate::error::{CliError, CliResult};
+use crate::output::{bold, colorize_diff, or_unset, print_json, unified_diff};
+use crate::saved_plan::SavedPlan;
+use crate::validate::validate_candidate;
+
+/// Everything the output needs about one planning run.
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// The files it was made from.
+    pub files: ConfigFiles,
+    /// Notes about the environment.
+    pub notes: Vec<String>,
+    /// crypto-policy description.
+    pub crypto_source: String,
+    /// Target version.
+    pub version: String,
+}
+
+/// Loads the policies named by `-p`.
+pub fn load_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Vec<Policy>> {
+    if specs.is_empty() {
+        let mut e = CliError::new("usage", "no policy given: use -p NAME (see `pftls policies list`)");
+        e.exit = crate::error::EXIT_USAGE;
+        return Err(e);
+    }
+    let search = ctx.policy_search();
+    specs
+        .iter()
+        .map(|s| search.load(s).map_err(policy_load_error))
+        .collect()
+}
+
+fn policy_load_error(e: pftls_policy::policy::LoadError) -> CliError {
+    match e {
+        pftls_policy::policy::LoadError::Invalid(errs) => policy_errors(&errs),
+        other => CliError::new("policy", other.to_string()),
+    }
+}
+
+fn policy_errors(errs: &pftls_policy::PolicyErrors) -> CliError {
+    let mut e = CliError::new("policy", errs.to_string());
+    if let Some(first) = errs.0.first() {
+        e.file = Some(first.file.clone());
+        e.line = Some(first.line);
+    }
+    e
+}
+
+/// Maps planner errors to the user's report.
+pub fn plan_error(e: PlanError, files: &ConfigFiles) -> CliError {
+    match e {
+        PlanError::Parse { file, line, message } => {
+            let path = if file == "main.cf" { &files.main_path } else { &files.master_path };
+            CliError::new("config", format!("{}:{line}: {message}", path.display())).at(path.display().to_string(), Some(line))
+        }
+        PlanError::Policy(errs) => policy_errors(&errs),
+        other => CliError::new("plan", other.to_string()),
+    }
+}
+
+/// Reads the config and plans the given policies.
+pub fn plan_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Planned> {
+    let files = ctx.read_config()?;
+    let (env, _baseline, notes) = ctx.environment()?;
+    let policies = load_policies(ctx, specs)?;
+    let plan = make_plan(&files.main, &files.master, &policies, &env).map_err(|e| plan_error(e, &files))?;
+    Ok(Planned {
+        plan,
+        files,
+        notes,
+        crypto_source: env.crypto.source.clone(),
+        version: env.version.to_string(),
+    })
+}
+
+/// `pftls plan`.
+pub fn run_plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<i32> {
+    let planned = plan_policies(ctx, &args.policy.policies)?;
+    if let Some(out) = &args.out {
+        SavedPlan::from_plan(&planned, &ctx.config_dir).save(out)?;
+    }
+    report(ctx, &planned, true, None, args.out.as_deref())?;
+    Ok(change_exit(ctx, planned.plan.changed()))
+}
+
+/// `pftls apply`.
+pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
+    if args.plan.is_none() && args.policy.policies.is_empty() {
+        let mut e = CliError::new("usage", "apply needs -p POLICY or --plan FILE");
+        e.exit = crate::error::EXIT_USAGE;
+        return Err(e);
+    }
+    if args.dry_run {
+        // Exactly what the real run would do, with no lock, no snapshot and no write.
+        let planned = match &args.plan {
+            Some(path) => SavedPlan::load(path)?.into_planned(ctx, true)?,
+            None => plan_policies(ctx, &args.policy.policies)?,
+        };
+        report(ctx, &planned, true, None, None)?;
+        return Ok(change_exit(ctx, planned.plan.changed()));
+    }
+
+    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, Duration::from_secs(args.lock_timeout)).map_err(txn_error)?;
+    // Planned under the lock, so that concurrent runs serialise on fresh input.
+    let planned = match &args.plan {
+        Some(path) => SavedPlan::load(path)?.into_planned(ctx, false)?,
+        None => plan_policies(ctx, &args.policy.policies)?,
+    };
+    if !planned.plan.changed() {
+        report(ctx, &planned, false, None, None)?;
+        return Ok(0);
+    }
+    let validation_warnings = validate_candidate(&planned)?;
+    let store = SnapshotStore::new(&ctx.backup_dir);
+    let changes = vec![
+        FileChange {
+            name: "main.cf".into(),
+            path: planned.files.main_path.clone(),
+            new_contents: planned.plan.main_after.clone(),
+        },
+        FileChange {
+            name: "master.cf".into(),
+            path: planned.files.master_path.clone(),
+            new_contents: planned.plan.master_after.clone(),
+        },
+    ];
+    // master.cf that does not exist and stays empty is not created.
+    let changes: Vec<FileChange> = changes
+        .into_iter()
+        .filter(|c| c.name != "master.cf" || planned.files.master_exists || !c.new_contents.is_empty())
+        .collect();
+    let meta = SnapshotMeta {
+        action: pftls_txn::Action::Apply,
+        policies: planned.plan.policies.clone(),
+        config_dir: ctx.config_dir.clone(),
+        pftls_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let reload_argv = args.reload.then(|| pftls_txn::split_reload_command(&args.reload_command));
+    let commit = pftls_txn::commit(&lock, &store, &changes, &meta, reload_argv.as_deref(), args.keep).map_err(txn_error)?;
+    let mut planned = planned;
+    planned.notes.extend(validation_warnings);
+    planned.notes.extend(commit.warnings.iter().cloned());
+    report(ctx, &planned, false, Some(&commit), None)?;
+    Ok(change_exit(ctx, commit.changed))
+}
+
+/// Exit code for a successful run: 2 with --detailed-exitcode when something (would) change.
+pub fn change_exit(ctx: &Ctx, changed: bool) -> i32 {
+    if ctx.detailed_exitcode && changed {
+        2
+    } else {
+        0
+    }
+}
+
+/// Maps transaction errors to the user's report.
+pub fn txn_error(e: pftls_txn::TxnError) -> CliError {
+    let mut c = CliError::new(e.kind(), e.to_string());
+    if let Some(p) = e.path() {
+        c.file = Some(p.display().to_string());
+    }
+    c
+}
+
+/// Prints a plan (and what the commit did) as text or JSON.
+pub fn report(
+    ctx: &Ctx,
+    planned: &Planned,
+    dry_run: bool,
+    commit: Option<&pftls_txn::CommitReport>,
+    saved_to: Option<&Path>,
+) -> CliResult<()> {
+    let plan = &planned.plan;
+    let main_path = planned.files.main_path.display().to_string();
+    let master_path = planned.files.master_path.display().to_string();
+    let file_entries = [
+        (&main_path, &plan.main_before, &plan.main_after),
+        (&master_path, &plan.master_before, &plan.master_after),
+    ];
+    let changed = match commit {
+        Some(c) => c.changed,
+        None => plan.changed(),
+    };
+    let mut warnings = planned.notes.clone();
+    warnings.extend(plan.warnings.iter().cloned());
+    match ctx.format {
+        Format::Json => {
+            let files: Vec<serde_json::Value> = file_entries
+                .iter()
+                .map(|(p, b, a)| {
+                    serde_json::json!({
+                        "path": p, "changed": b != a, "diff": unified_diff(p, b, a),
+                        "before_sha256": pftls_txn::sha256_hex(b), "after_sha256": pftls_txn::sha256_hex(a),
+                    })
+                })
+                .collect();
+            let mut v = serde_json::json!({
+                "changed": changed,
+                "dry_run": dry_run,
+                "postfix_version": planned.version,
+                "crypto_policy": planned.crypto_source,
+                "policies": plan.policies,
+                "files": files,
+                "parameters": plan.changes.iter().map(|c| serde_json::json!({
+                    "scope": c.scope, "name": c.name, "before": c.before, "after": c.after, "policy": c.policy,
+                })).collect::<Vec<_>>(),
+                "resolutions": plan.resolutions,
+                "skipped_services": plan.skipped_services,
+                "warnings": warnings,
+            });
+            if let Some(c) = commit {
+                v["backup"] = serde_json::to_value(&c.backup).unwrap_or_default();
+                if let Some(r) = &c.reload {
+                    v["reload"] = serde_json::to_value(r).unwrap_or_default();
+                }
+            }
+            if let Some(p) = saved_to {
+                v["plan_file"] = serde_json::json!(p.display().to_string());
+            }
+            print_json(&v);
+        }
+        Format::Text => {
+            let title = match (commit.is_some(), dry_run) {
+                (true, _) => "apply",
+                (false, true) => "plan",
+                (false, false) => "apply",
+            };
+            if !ctx.quiet {
+                println!(
+                    "{} {} — Postfix {}, {}; policies: {}",
+                    bold(&format!("pftls {title}"), ctx.color),
+                    ctx.config_dir.display(),
+                    planned.version,
+                    planned.crypto_source,
+                    plan.policies.join(", ")
+                );
+            }
+            for (p, b, a) in file_entries {
+                let d = unified_diff(p, b, a);
+                if !d.is_empty() {
+                    print!("{}", if ctx.color { colorize_diff(&d) } else { d });
+                }
+            }
+            if !plan.changes.is_empty() {
+                println!("\n{}", bold("Parameters:", ctx.color));
+                for c in &plan.changes {
+                    println!("  {:<16} {:<36} {} -> {}   [{}]", c.scope, c.name, or_unset(&c.before), or_unset(&c.after), c.policy);
+                }
+            }
+            if !plan.resolutions.is_empty() && ctx.verbose {
+                println!("\n{}", bold("Resolved values:", ctx.color));
+                for r in &plan.resolutions {
+                    println!("  {} {} = {}   ({})", r.scope, r.name, or_unset(&r.value), r.why);
+                }
+            }
+            for s in &plan.skipped_services {
+                println!("note: master.cf does not define {s}: its settings were skipped");
+            }
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            match commit {
+                Some(c) => {
+                    if let Some(b) = &c.backup {
+                        println!("\nSnapshot {} taken at {}; undo with: pftls rollback", b.id, b.path.display());
+                    }
+                    if let Some(r) = &c.reload {
+                        println!("Reload `{}`: {}", r.command, if r.ok { "ok" } else { "FAILED" });
+                    }
+                    println!("{}", if c.changed { "Applied." } else { "Nothing to change." });
+                }
+                None if !changed => println!("\nNothing to change: the configuration already satisfies the policies."),
+                None => {
+                    if let Some(p) = saved_to {
+                        println!("\nPlan saved to {}; apply it with: pftls apply --plan {}", p.display(), p.display());
+                    } else if dry_run {
+                        println!("\nDry run: nothing was written.");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

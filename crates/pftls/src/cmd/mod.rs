@@ -1,0 +1,6 @@
+//! One module per command; each renders text or JSON from library results.
+
+pub mod apply;
+pub mod policies;
+pub mod rollback;
+pub mod show;

@@ -1,0 +1,89 @@
+//! `pftls policies list|show|check`.
+
+use crate::cli::{Format, PoliciesCmd};
+use crate::cmd::apply::plan_error;
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::print_json;
+
+/// Runs a `policies` subcommand.
+pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
+    let search = ctx.policy_search();
+    match cmd {
+        PoliciesCmd::List => {
+            let all = search.list();
+            match ctx.format {
+                Format::Json => print_json(&serde_json::json!({
+                    "policies": all.iter().map(|p| match p {
+                        Ok(p) => serde_json::json!({"name": p.name, "source": p.file_name(), "summary": summary(&p.description)}),
+                        Err(e) => serde_json::json!({"error": e.to_string()}),
+                    }).collect::<Vec<_>>()
+                })),
+                Format::Text => {
+                    for p in &all {
+                        match p {
+                            Ok(p) => println!("{:<24} {}", p.name, summary(&p.description)),
+                            Err(e) => println!("{:<24} INVALID: {e}", "?"),
+                        }
+                    }
+                }
+            }
+            Ok(0)
+        }
+        PoliciesCmd::Show { name } => {
+            let p = search.load(name).map_err(|e| CliError::new("policy", e.to_string()))?;
+            match ctx.format {
+                Format::Json => print_json(&serde_json::json!({"name": p.name, "source": p.file_name(), "description": p.description, "yaml": p.text})),
+                Format::Text => {
+                    println!("# {}", p.file_name());
+                    print!("{}", p.text);
+                }
+            }
+            Ok(0)
+        }
+        PoliciesCmd::Check { files } => {
+            let (env, _, _) = ctx.environment()?;
+            let config = ctx.read_config().ok();
+            let master = config.as_ref().and_then(|c| postfix_conf::MasterCf::parse(&c.master).ok().filter(|_| c.master_exists));
+            let mut results = Vec::new();
+            let mut failed = false;
+            for f in files {
+                let errors: Vec<String> = match search.load(f) {
+                    Ok(p) => pftls_policy::validate::validate(&p, &env, master.as_ref()).iter().map(|e| e.to_string()).collect(),
+                    Err(e) => e.to_string().lines().map(str::to_string).collect(),
+                };
+                failed |= !errors.is_empty();
+                results.push((f.clone(), errors));
+            }
+            match ctx.format {
+                Format::Json => print_json(&serde_json::json!({
+                    "ok": !failed,
+                    "postfix_version": env.version.to_string(),
+                    "results": results.iter().map(|(f, e)| serde_json::json!({"policy": f, "ok": e.is_empty(), "errors": e})).collect::<Vec<_>>(),
+                })),
+                Format::Text => {
+                    for (f, errors) in &results {
+                        if errors.is_empty() {
+                            println!("{f}: OK (Postfix {})", env.version);
+                        }
+                        for e in errors {
+                            eprintln!("{e}");
+                        }
+                    }
+                }
+            }
+            let _ = plan_error;
+            Ok(if failed { 1 } else { 0 })
+        }
+    }
+}
+
+fn summary(description: &str) -> String {
+    let first = description.split(". ").next().unwrap_or(description).trim();
+    let first = first.replace('\n', " ");
+    if first.len() > 100 {
+        format!("{}…", &first[..first.char_indices().take_while(|(i, _)| *i < 97).last().map(|(i, c)| i + c.len_utf8()).unwrap_or(0)])
+    } else {
+        first
+    }
+}

@@ -1,0 +1,166 @@
+//! `pftls rollback` and `pftls backups list|show|prune`.
+
+use std::time::Duration;
+
+use pftls_txn::{Action, SnapshotStore};
+
+use crate::cli::{BackupsCmd, Format, RollbackArgs};
+use crate::cmd::apply::{change_exit, txn_error};
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::{bold, colorize_diff, print_json, unified_diff};
+
+/// The snapshot rollback restores by default: the one taken by the most recent apply.
+fn default_target(store: &SnapshotStore) -> CliResult<String> {
+    match store.latest(Some(Action::Apply)).map_err(txn_error)? {
+        Some(s) => Ok(s.id),
+        None => Err(CliError::new(
+            "snapshot",
+            format!("no snapshot taken by apply in {}: nothing to roll back", store.dir().display()),
+        )),
+    }
+}
+
+/// `pftls rollback`.
+pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
+    let store = SnapshotStore::new(&ctx.backup_dir);
+    if args.dry_run {
+        let id = match &args.to {
+            Some(id) => id.clone(),
+            None => default_target(&store)?,
+        };
+        store.verify(&id).map_err(txn_error)?;
+        let preview = pftls_txn::preview_restore(&store, &id, &ctx.config_dir).map_err(txn_error)?;
+        let changed = preview.iter().any(|p| p.changed);
+        match ctx.format {
+            Format::Json => print_json(&serde_json::json!({
+                "changed": changed,
+                "dry_run": true,
+                "to": id,
+                "files": preview.iter().map(|p| {
+                    let path = p.path.display().to_string();
+                    serde_json::json!({
+                        "path": path, "changed": p.changed,
+                        "diff": unified_diff(&path, p.current.as_deref().unwrap_or_default(), &p.snapshot),
+                        "before_sha256": p.current_sha256, "after_sha256": p.snapshot_sha256,
+                    })
+                }).collect::<Vec<_>>(),
+            })),
+            Format::Text => {
+                println!("{} would restore snapshot {id}", bold("pftls rollback --dry-run", ctx.color));
+                for p in &preview {
+                    let path = p.path.display().to_string();
+                    let d = unified_diff(&path, p.current.as_deref().unwrap_or_default(), &p.snapshot);
+                    print!("{}", if ctx.color && !d.is_empty() { colorize_diff(&d) } else { d });
+                }
+                println!("{}", if changed { "Dry run: nothing was written." } else { "Nothing to change: the files already equal the snapshot." });
+            }
+        }
+        return Ok(change_exit(ctx, changed));
+    }
+
+    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, Duration::from_secs(args.lock_timeout)).map_err(txn_error)?;
+    let id = match &args.to {
+        Some(id) => id.clone(),
+        None => default_target(&store)?,
+    };
+    let reload_argv = args.reload.then(|| pftls_txn::split_reload_command(&args.reload_command));
+    let report = pftls_txn::restore(&lock, &store, &id, &ctx.config_dir, reload_argv.as_deref(), args.keep).map_err(txn_error)?;
+    match ctx.format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&report).unwrap_or_default();
+            v["dry_run"] = serde_json::json!(false);
+            v["to"] = serde_json::json!(id);
+            print_json(&v);
+        }
+        Format::Text => {
+            if report.changed {
+                println!("Restored snapshot {id}.");
+                if let Some(b) = &report.backup {
+                    println!("The state before the rollback was saved as {}; undo with: pftls rollback --to {}", b.id, b.id);
+                }
+            } else {
+                println!("Nothing to change: the files already equal snapshot {id}.");
+            }
+            if let Some(r) = &report.reload {
+                println!("Reload `{}`: {}", r.command, if r.ok { "ok" } else { "FAILED" });
+            }
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
+    Ok(change_exit(ctx, report.changed))
+}
+
+/// `pftls backups ...`.
+pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
+    let store = SnapshotStore::new(&ctx.backup_dir);
+    match cmd {
+        BackupsCmd::List => {
+            let list = store.list().map_err(txn_error)?;
+            match ctx.format {
+                Format::Json => print_json(&serde_json::json!({ "backups": list })),
+                Format::Text => {
+                    if list.is_empty() {
+                        println!("No snapshots in {}.", ctx.backup_dir.display());
+                    }
+                    for s in &list {
+                        match &s.manifest {
+                            Some(m) => println!(
+                                "{:<20} {:<8} {:<25} {}",
+                                s.id,
+                                m.action.to_string(),
+                                m.created,
+                                if m.policies.is_empty() { "-".to_string() } else { m.policies.join(",") }
+                            ),
+                            None => println!("{:<20} INCOMPLETE {}", s.id, s.problem.clone().unwrap_or_default()),
+                        }
+                    }
+                }
+            }
+        }
+        BackupsCmd::Show { id } => {
+            let info = store.get(id).map_err(txn_error)?;
+            let verified = store.verify(id);
+            match ctx.format {
+                Format::Json => print_json(&serde_json::json!({
+                    "backup": info,
+                    "verified": verified.is_ok(),
+                    "problem": verified.as_ref().err().map(|e| e.to_string()),
+                })),
+                Format::Text => {
+                    println!("Snapshot {} at {}", info.id, info.path.display());
+                    if let Some(m) = &info.manifest {
+                        println!("  created   {}\n  host      {}\n  action    {}\n  policies  {}\n  config    {}", m.created, m.host, m.action, m.policies.join(", "), m.config_dir.display());
+                        for f in &m.files {
+                            println!("  {:<10} {} bytes  mode {:o}  uid {} gid {}  sha256 {}", f.name, f.size, f.mode, f.uid, f.gid, f.sha256);
+                        }
+                    }
+                    match &verified {
+                        Ok(()) => println!("  checksums OK"),
+                        Err(e) => println!("  CORRUPT: {e}"),
+                    }
+                }
+            }
+            if verified.is_err() {
+                return Ok(1);
+            }
+        }
+        BackupsCmd::Prune { keep } => {
+            let removed = store.prune(*keep).map_err(txn_error)?;
+            match ctx.format {
+                Format::Json => print_json(&serde_json::json!({ "changed": !removed.is_empty(), "removed": removed })),
+                Format::Text => {
+                    if removed.is_empty() {
+                        println!("Nothing to prune.");
+                    }
+                    for id in &removed {
+                        println!("removed {id}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,141 @@
+//! `pftls show`: effective TLS settings with provenance.
+
+use pftls_policy::effective::{is_tls_related, CORE_TLS_PARAMS};
+use pftls_policy::{ConfigView, Effective, Source};
+
+use crate::cli::{Format, ShowArgs};
+use crate::context::Ctx;
+use crate::error::CliResult;
+use crate::output::{bold, print_json};
+use crate::parse::parse_both;
+
+/// The smtpd parameters whose effective per-service value `show` reports for inbound services.
+pub const SERVICE_TLS_PARAMS: &[&str] = &[
+    "smtpd_tls_security_level",
+    "smtpd_tls_wrappermode",
+    "smtpd_tls_auth_only",
+    "smtpd_sasl_auth_enable",
+    "smtpd_tls_protocols",
+    "smtpd_tls_mandatory_protocols",
+    "smtpd_tls_ciphers",
+    "smtpd_tls_mandatory_ciphers",
+    "smtpd_tls_exclude_ciphers",
+    "smtpd_tls_cert_file",
+    "smtpd_tls_key_file",
+    "smtpd_tls_chain_files",
+    "smtpd_tls_loglevel",
+];
+
+/// Runs `show`.
+pub fn run(ctx: &Ctx, args: &ShowArgs) -> CliResult<i32> {
+    let files = ctx.read_config()?;
+    let target = ctx.target()?;
+    let (main, master) = parse_both(&files)?;
+    let view = ConfigView::new(&main, &master, &target.catalogue);
+    let params = collect(&view, args.all);
+
+    match ctx.format {
+        Format::Json => {
+            let list: Vec<serde_json::Value> = params
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "scope": e.scope, "name": e.name, "value": e.value, "source": e.source.to_string(),
+                    })
+                })
+                .collect();
+            print_json(&serde_json::json!({
+                "postfix_version": target.version.to_string(),
+                "config_dir": ctx.config_dir.display().to_string(),
+                "parameters": list,
+                "warnings": warnings(&main, &master, &target.warnings),
+            }));
+        }
+        Format::Text => {
+            println!(
+                "{} {} — Postfix {}",
+                bold("pftls show", ctx.color),
+                ctx.config_dir.display(),
+                target.version
+            );
+            let width = params.iter().map(|e| e.name.len()).max().unwrap_or(20).min(40);
+            let mut scope = String::new();
+            for e in &params {
+                if e.scope != scope {
+                    scope = e.scope.clone();
+                    let header = if scope == "main" {
+                        "main.cf".to_string()
+                    } else {
+                        let line = master.service(&scope).map(|s| format!(" (master.cf:{}, {})", s.line, s.command)).unwrap_or_default();
+                        format!("{scope}{line}")
+                    };
+                    println!("\n{}", bold(&header, ctx.color));
+                }
+                let value = if e.value.is_empty() { "(empty)".to_string() } else { postfix_conf::display_value(&e.value) };
+                let inherited = if e.scope != "main" && !matches!(e.source, Source::Master(_)) { " (inherited)" } else { "" };
+                println!("  {:<width$}  {:<28}  {}{}", e.name, value, e.source, inherited);
+            }
+            for w in warnings(&main, &master, &target.warnings) {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// The parameters `show` prints, in display order: main.cf first, then services in file order.
+pub fn collect(view: &ConfigView<'_>, all: bool) -> Vec<Effective> {
+    let mut out = Vec::new();
+    let explicit = view.explicit_main();
+    let mut main_names: Vec<String> = CORE_TLS_PARAMS.iter().map(|s| s.to_string()).collect();
+    for e in &explicit {
+        if (all || is_tls_related(&e.name)) && !main_names.contains(&e.name) {
+            main_names.push(e.name.clone());
+        }
+    }
+    main_names.sort();
+    for name in &main_names {
+        let e = view.main_value(name);
+        if e.source != Source::Unset {
+            out.push(e);
+        }
+    }
+    let mut seen = Vec::new();
+    for svc in view.master.services().iter().rev() {
+        // Duplicated entries: Postfix uses the last one, so report only that.
+        if seen.contains(&svc.key()) {
+            continue;
+        }
+        seen.push(svc.key());
+    }
+    seen.reverse();
+    for key in seen {
+        let Some(svc) = view.master.service(&key) else { continue };
+        let inbound = matches!(svc.command.as_str(), "smtpd" | "postscreen" | "tlsproxy");
+        let mut names: Vec<String> = svc
+            .effective_overrides()
+            .into_iter()
+            .filter(|o| all || is_tls_related(&o.name))
+            .map(|o| o.name)
+            .collect();
+        if inbound && svc.command == "smtpd" {
+            names.extend(SERVICE_TLS_PARAMS.iter().map(|s| s.to_string()));
+        }
+        names.sort();
+        names.dedup();
+        for name in names {
+            let e = view.value(&key, &name);
+            if e.source != Source::Unset {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+fn warnings(main: &postfix_conf::MainCf, master: &postfix_conf::MasterCf, extra: &[String]) -> Vec<String> {
+    let mut w: Vec<String> = extra.to_vec();
+    w.extend(main.warnings().into_iter().map(|x| format!("main.cf:{}: {}", x.line, x.message)));
+    w.extend(master.warnings().into_iter().map(|x| format!("master.cf:{}: {}", x.line, x.message)));
+    w
+}

@@ -1,0 +1,68 @@
+//! The binary's top-level error report: a kind, a message, and the file and line where known.
+
+use std::fmt;
+
+/// Exit code for errors (nothing was changed).
+pub const EXIT_ERROR: i32 = 1;
+/// Exit code for usage errors.
+pub const EXIT_USAGE: i32 = 64;
+
+/// An error as the user sees it (text on stderr, or the `error` object in JSON).
+#[derive(Debug, Clone)]
+pub struct CliError {
+    /// Stable machine-readable kind: `config`, `policy`, `plan`, `stale-plan`, `lock`, `io`,
+    /// `snapshot`, `reload`, `validation`, `usage`, `environment`.
+    pub kind: &'static str,
+    /// What went wrong, and what to do about it.
+    pub message: String,
+    /// The file concerned, where there is one.
+    pub file: Option<String>,
+    /// The 1-based line, where there is one.
+    pub line: Option<usize>,
+    /// Process exit code.
+    pub exit: i32,
+}
+
+impl CliError {
+    /// An error of `kind` with exit code 1.
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        CliError {
+            kind,
+            message: message.into(),
+            file: None,
+            line: None,
+            exit: EXIT_ERROR,
+        }
+    }
+
+    /// Attaches a file (and line).
+    pub fn at(mut self, file: impl Into<String>, line: Option<usize>) -> Self {
+        self.file = Some(file.into());
+        self.line = line;
+        self
+    }
+
+    /// JSON form: `{kind, message, file, line}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+        })
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.line) {
+            // Messages that already start with the location are not prefixed twice.
+            (Some(file), Some(line)) if !self.message.starts_with(file.as_str()) => write!(f, "{file}:{line}: {}", self.message),
+            (Some(file), None) if !self.message.contains(file.as_str()) => write!(f, "{file}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Result type of the commands.
+pub type CliResult<T> = Result<T, CliError>;

@@ -1,0 +1,176 @@
+//! Server certificates for simulations: PEM files, or generated self-signed ones (cached,
+//! because RSA key generation takes tens to hundreds of milliseconds).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::x509::extension::SubjectAlternativeName;
+use openssl::x509::{X509NameBuilder, X509};
+use serde::{Deserialize, Serialize};
+
+use crate::TlsError;
+
+/// A key to generate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KeySpec {
+    /// RSA with this many bits.
+    Rsa(u32),
+    /// EC on this curve (`prime256v1`/`P-256`, `secp384r1`/`P-384`, `secp521r1`/`P-521`).
+    Ec(String),
+}
+
+/// Where the server's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CertSpec {
+    /// A PEM certificate (chain) file and a PEM key file (may be the same file).
+    Files {
+        /// Certificate file; the first certificate is the leaf, the rest the chain.
+        cert: PathBuf,
+        /// Private key file.
+        key: PathBuf,
+    },
+    /// A generated self-signed certificate for `mx.example.org`.
+    Generated(KeySpec),
+}
+
+/// A certificate with its key and any chain certificates.
+#[derive(Clone)]
+pub struct CertKey {
+    /// The leaf certificate.
+    pub cert: X509,
+    /// Chain certificates after the leaf.
+    pub chain: Vec<X509>,
+    /// The private key.
+    pub key: PKey<Private>,
+}
+
+fn curve_nid(name: &str) -> Option<Nid> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "prime256v1" | "p-256" | "secp256r1" => Nid::X9_62_PRIME256V1,
+        "secp384r1" | "p-384" => Nid::SECP384R1,
+        "secp521r1" | "p-521" => Nid::SECP521R1,
+        _ => return None,
+    })
+}
+
+/// Generates a key of the given type.
+pub fn generate_key(spec: &KeySpec) -> Result<PKey<Private>, TlsError> {
+    let ossl = |e: openssl::error::ErrorStack| TlsError::openssl(format!("generating {spec:?}"), &e);
+    match spec {
+        KeySpec::Rsa(bits) => {
+            if *bits < 512 || *bits > 16384 {
+                return Err(TlsError::OpenSsl {
+                    context: format!("generating {spec:?}"),
+                    reason: "RSA size must be between 512 and 16384 bits".into(),
+                });
+            }
+            PKey::from_rsa(Rsa::generate(*bits).map_err(ossl)?).map_err(ossl)
+        }
+        KeySpec::Ec(curve) => {
+            let nid = curve_nid(curve).ok_or_else(|| TlsError::OpenSsl {
+                context: format!("generating {spec:?}"),
+                reason: format!("unknown curve \"{curve}\""),
+            })?;
+            let group = EcGroup::from_curve_name(nid).map_err(ossl)?;
+            PKey::from_ec_key(EcKey::generate(&group).map_err(ossl)?).map_err(ossl)
+        }
+    }
+}
+
+/// Builds a self-signed certificate for `key`, valid from `not_before_days` (relative to
+/// now, may be negative) for `valid_days`, with CN and DNS SAN `host`, signed with SHA-256.
+pub fn self_signed(
+    key: &PKey<Private>,
+    host: &str,
+    not_before_days: i64,
+    valid_days: i64,
+) -> Result<X509, TlsError> {
+    let ossl = |e: openssl::error::ErrorStack| TlsError::openssl("building a certificate", &e);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let start = now + not_before_days * 86_400;
+    let end = start + valid_days * 86_400;
+    let mut name = X509NameBuilder::new().map_err(ossl)?;
+    name.append_entry_by_nid(Nid::COMMONNAME, host).map_err(ossl)?;
+    let name = name.build();
+    let mut b = X509::builder().map_err(ossl)?;
+    b.set_version(2).map_err(ossl)?;
+    let mut serial = BigNum::new().map_err(ossl)?;
+    serial.rand(64, MsbOption::MAYBE_ZERO, false).map_err(ossl)?;
+    let serial = serial.to_asn1_integer().map_err(ossl)?;
+    b.set_serial_number(&serial).map_err(ossl)?;
+    b.set_subject_name(&name).map_err(ossl)?;
+    b.set_issuer_name(&name).map_err(ossl)?;
+    b.set_pubkey(key).map_err(ossl)?;
+    let (start, end) = (
+        Asn1Time::from_unix(start).map_err(ossl)?,
+        Asn1Time::from_unix(end).map_err(ossl)?,
+    );
+    b.set_not_before(&start).map_err(ossl)?;
+    b.set_not_after(&end).map_err(ossl)?;
+    let san = SubjectAlternativeName::new()
+        .dns(host)
+        .build(&b.x509v3_context(None, None))
+        .map_err(ossl)?;
+    b.append_extension(san).map_err(ossl)?;
+    b.sign(key, MessageDigest::sha256()).map_err(ossl)?;
+    Ok(b.build())
+}
+
+/// A cached generated key + self-signed certificate for `spec`.
+pub fn generated(spec: &KeySpec) -> Result<CertKey, TlsError> {
+    static CACHE: OnceLock<Mutex<HashMap<KeySpec, CertKey>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(spec).cloned()) {
+        return Ok(hit);
+    }
+    // Generated outside the lock: two threads may race and both generate; harmless.
+    let key = generate_key(spec)?;
+    let cert = self_signed(&key, "mx.example.org", -1, 365)?;
+    let ck = CertKey {
+        cert,
+        chain: Vec::new(),
+        key,
+    };
+    if let Ok(mut c) = cache.lock() {
+        c.insert(spec.clone(), ck.clone());
+    }
+    Ok(ck)
+}
+
+/// Loads (or generates) the certificate and key a [`CertSpec`] describes.
+pub fn load_cert_spec(spec: &CertSpec) -> Result<CertKey, TlsError> {
+    match spec {
+        CertSpec::Generated(k) => generated(k),
+        CertSpec::Files { cert, key } => {
+            let cert_pem = std::fs::read(cert).map_err(|e| TlsError::io(cert, e))?;
+            let key_pem = std::fs::read(key).map_err(|e| TlsError::io(key, e))?;
+            let mut certs = X509::stack_from_pem(&cert_pem)
+                .map_err(|e| TlsError::openssl(format!("{}: reading certificates", cert.display()), &e))?;
+            if certs.is_empty() {
+                return Err(TlsError::OpenSsl {
+                    context: format!("{}: reading certificates", cert.display()),
+                    reason: "no certificate in file".into(),
+                });
+            }
+            let leaf = certs.remove(0);
+            let key = PKey::private_key_from_pem(&key_pem)
+                .map_err(|e| TlsError::openssl(format!("{}: reading the private key", key.display()), &e))?;
+            Ok(CertKey {
+                cert: leaf,
+                chain: certs,
+                key,
+            })
+        }
+    }
+}
