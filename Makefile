@@ -2,7 +2,10 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build release test test-deps unit e2e lint fmt bench clean
+# Extra test targets that areas add in mk/*.mk (e.g. Ansible, packaging, end-to-end).
+EXTRA_TESTS :=
+
+.PHONY: all build release test test-deps cargo-test lint fmt bench clean
 
 all: build
 
@@ -12,15 +15,20 @@ build:
 release:
 	$(CARGO) build --release -p pftls
 
+include $(sort $(wildcard mk/*.mk))
+
 # Installs missing test dependencies when run as root; fails (never skips) when one is missing.
 test-deps:
 	bash scripts/install-test-deps.sh
 
-# The whole suite: unit, property and integration tests of every crate, including the tests that
-# run real postconf, real openssl and a real Postfix instance.
-test: test-deps
+# Unit, property and integration tests of every crate, including the tests that run real
+# postconf, real openssl and a real Postfix instance.
+cargo-test: test-deps
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --no-fail-fast
+
+# The whole suite.
+test: cargo-test $(EXTRA_TESTS)
 
 lint:
 	$(CARGO) fmt --all -- --check

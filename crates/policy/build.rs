@@ -19,10 +19,15 @@ fn main() {
     let mut out = String::from("/// Built-in policies: (name, YAML text), sorted by name.\npub const BUILTIN_POLICIES: &[(&str, &str)] = &[\n");
     for (name, path) in &names {
         println!("cargo:rerun-if-changed={}", path.display());
-        let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", path.canonicalize().unwrap_or(path.clone()));
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path.canonicalize().unwrap_or(path.clone())
+        );
     }
     out.push_str("];\n");
-    let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("builtin_policies.rs");
+    let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into()))
+        .join("builtin_policies.rs");
     if let Err(e) = std::fs::write(&dest, out) {
         panic!("cannot write {}: {e}", dest.display());
     }

@@ -64,7 +64,8 @@ impl Labels {
     fn into_map(self) -> BTreeMap<String, u64> {
         let mut m = BTreeMap::new();
         for (k, v) in self.items {
-            *m.entry(String::from_utf8_lossy(&k).into_owned()).or_insert(0) += v;
+            *m.entry(String::from_utf8_lossy(&k).into_owned())
+                .or_insert(0) += v;
         }
         if self.other > 0 {
             *m.entry(OTHER.to_string()).or_insert(0) += self.other;
@@ -73,38 +74,59 @@ impl Labels {
     }
 }
 
-/// A capped byte-string keyed map with an overflow value.
+/// A capped byte-string keyed map with an overflow value. Keys map to indices into `values`
+/// so that a hit costs one hash lookup (and no allocation).
 #[derive(Debug)]
 struct Capped<V> {
-    map: FxHashMap<Vec<u8>, V>,
+    index: FxHashMap<Box<[u8]>, usize>,
+    values: Vec<V>,
     other: V,
 }
 
 impl<V: Default> Capped<V> {
     fn new() -> Self {
         Capped {
-            map: FxHashMap::default(),
+            index: FxHashMap::default(),
+            values: Vec::new(),
             other: V::default(),
         }
     }
 
     #[inline]
     fn entry(&mut self, key: &[u8]) -> &mut V {
-        // Two lookups on insertion only; the common case (key known) is one lookup.
-        if self.map.contains_key(key) {
-            // The key was just found, so the lookup cannot fail.
-            return self.map.get_mut(key).unwrap_or(&mut self.other);
-        }
-        if self.map.len() >= MAX_KEYS {
-            return &mut self.other;
-        }
-        self.map.entry(key.to_vec()).or_default()
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None if self.values.len() >= MAX_KEYS => return &mut self.other,
+            None => {
+                self.values.push(V::default());
+                self.index.insert(key.into(), self.values.len() - 1);
+                self.values.len() - 1
+            }
+        };
+        // `i` comes from `index`, whose values are always valid positions in `values`.
+        &mut self.values[i]
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// (key, value) pairs, in no particular order.
+    fn into_pairs(self) -> Vec<(Box<[u8]>, V)> {
+        let mut values: Vec<Option<V>> = self.values.into_iter().map(Some).collect();
+        self.index
+            .into_iter()
+            .filter_map(|(k, i)| values.get_mut(i).and_then(Option::take).map(|v| (k, v)))
+            .collect()
     }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Session {
     tls: bool,
+    /// Hash of the client, so a session is never confused with another one of the same pid
+    /// whose `connect` line is missing from the log.
+    client: u64,
 }
 
 /// Needles compiled once.
@@ -140,8 +162,8 @@ pub struct Analyzer {
     domains: Capped<DomainCounts>,
     sessions: FxHashMap<u32, Session>,
     pending: Vec<u32>,
-    qid_set: HashSet<u64, std::hash::BuildHasherDefault<crate::hash::FxHasher>>,
-    qid_ring: VecDeque<u64>,
+    qid_set: HashSet<u128, std::hash::BuildHasherDefault<crate::hash::FxHasher>>,
+    qid_ring: VecDeque<u128>,
     scratch: Vec<u8>,
     finders: Finders,
 }
@@ -176,6 +198,19 @@ fn queue_id(msg: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((qid, msg.get(colon + 2..)?))
 }
 
+/// A queue ID as an exact 128-bit key (IDs are at most 16 characters, also the long form);
+/// a longer one (never seen from Postfix) is hashed, tagged by its length.
+#[inline]
+fn qid_key(qid: &[u8]) -> u128 {
+    if qid.len() <= 16 {
+        let mut k = [0u8; 16];
+        k[..qid.len()].copy_from_slice(qid);
+        u128::from_le_bytes(k)
+    } else {
+        (u128::from(hash_bytes(qid)) << 64) | qid.len() as u128
+    }
+}
+
 /// Parses `N` or `N/M` counters of a disconnect line: (successes, attempts).
 #[inline]
 fn counter(b: &[u8]) -> (u64, u64) {
@@ -202,7 +237,9 @@ impl Analyzer {
     pub fn new(query: &LogQuery, hint: &YearHint) -> Self {
         let since = query.since.map_or(i64::MIN, |t| t.timestamp());
         let until = query.until.map_or(i64::MAX, |t| t.timestamp());
-        let width = i64::try_from(query.bucket.as_secs()).unwrap_or(i64::MAX).max(1);
+        let width = i64::try_from(query.bucket.as_secs())
+            .unwrap_or(i64::MAX)
+            .max(1);
         Analyzer {
             query: query.clone(),
             hint: *hint,
@@ -350,7 +387,8 @@ impl Analyzer {
                 self.bump(ts, |c| c.connections += 1);
                 self.clients.entry(client).connections += 1;
                 if self.sessions.len() < MAX_SESSIONS || self.sessions.contains_key(&h.pid) {
-                    self.sessions.insert(h.pid, Session { tls: false });
+                    let client = hash_bytes(client);
+                    self.sessions.insert(h.pid, Session { tls: false, client });
                 }
             }
         } else if let Some(rest) = after(m, b"disconnect from ") {
@@ -359,6 +397,9 @@ impl Analyzer {
             let (client, tail) = namaddr(rest).unwrap_or((rest, b""));
             self.bump(ts, |c| c.tls_handshake_failures += 1);
             self.clients.entry(client).tls_handshake_failures += 1;
+            if let Some(s) = self.sessions.get_mut(&h.pid) {
+                s.tls = false;
+            }
             let status = tail.strip_prefix(b": ").unwrap_or(tail);
             let numeric = !status.is_empty()
                 && status
@@ -383,20 +424,38 @@ impl Analyzer {
             };
             self.bump(ts, |c| c.tls_established += 1);
             self.clients.entry(client).tls_established += 1;
-            if let Some(s) = self.sessions.get_mut(&h.pid) {
-                s.tls = true;
-            } else if h.prog == Prog::Smtpd && self.sessions.len() < MAX_SESSIONS {
-                self.sessions.insert(h.pid, Session { tls: true });
+            let key = hash_bytes(client);
+            let room = self.sessions.len() < MAX_SESSIONS;
+            match self.sessions.get_mut(&h.pid) {
+                Some(s) => {
+                    *s = Session {
+                        tls: true,
+                        client: key,
+                    }
+                }
+                None if h.prog == Prog::Smtpd && room => {
+                    self.sessions.insert(
+                        h.pid,
+                        Session {
+                            tls: true,
+                            client: key,
+                        },
+                    );
+                }
+                None => {}
             }
             // `[ to SNI]: PROTO with cipher CIPHER (`
             let Some(colon) = memchr::memchr(b':', rest) else {
                 return;
             };
-            let mut it = rest[colon + 1..].split(|&c| c == b' ').filter(|s| !s.is_empty());
+            let mut it = rest[colon + 1..]
+                .split(|&c| c == b' ')
+                .filter(|s| !s.is_empty());
             if let Some(proto) = it.next() {
                 self.protocols.bump(proto);
             }
-            if let (Some(b"with"), Some(b"cipher"), Some(cipher)) = (it.next(), it.next(), it.next())
+            if let (Some(b"with"), Some(b"cipher"), Some(cipher)) =
+                (it.next(), it.next(), it.next())
             {
                 self.ciphers.bump(cipher);
             }
@@ -409,8 +468,7 @@ impl Analyzer {
     fn established<'a>(&self, m: &'a [u8], dir: &[u8]) -> Option<&'a [u8]> {
         let sp = memchr::memchr(b' ', m.get(..12)?)?;
         let rest = after(&m[sp..], b" TLS connection ")?;
-        let rest = after(rest, b"established")
-            .or_else(|| after(rest, b"reused"))?;
+        let rest = after(rest, b"established").or_else(|| after(rest, b"reused"))?;
         after(rest, dir)
     }
 
@@ -424,7 +482,8 @@ impl Analyzer {
         } else {
             None
         };
-        let tls = session.is_some_and(|s| s.tls) || starttls_ok;
+        let key = hash_bytes(client);
+        let tls = session.is_some_and(|s| s.tls && s.client == key) || starttls_ok;
         if tls {
             self.bump(ts, |c| c.tls_sessions += 1);
         } else {
@@ -448,7 +507,7 @@ impl Analyzer {
         if !rest.starts_with(b"message-id=") {
             return;
         }
-        let key = hash_bytes(qid);
+        let key = qid_key(qid);
         if !self.qid_set.insert(key) {
             return;
         }
@@ -529,26 +588,36 @@ impl Analyzer {
         } else {
             self.query.top
         };
-        let distinct_clients = self.clients.map.len() as u64;
-        let distinct_domains = self.domains.map.len() as u64;
+        let distinct_clients = self.clients.len() as u64;
+        let distinct_domains = self.domains.len() as u64;
         let mut by_client = Vec::new();
         if self.query.by != By::Domain {
             let other = self.clients.other;
             let mut rows: Vec<ClientRow> = self
                 .clients
-                .map
+                .into_pairs()
                 .into_iter()
                 .map(|(k, v)| client_row(String::from_utf8_lossy(&k).into_owned(), v))
                 .collect();
-            if other.connections + other.tls_handshake_failures + other.tls_established
+            if other.connections
+                + other.tls_handshake_failures
+                + other.tls_established
                 + other.starttls_required_rejects
                 > 0
             {
                 rows.push(client_row(OTHER.to_string(), other));
             }
             rows.sort_by(|a, b| {
-                (b.tls_handshake_failures, b.starttls_required_rejects, b.connections)
-                    .cmp(&(a.tls_handshake_failures, a.starttls_required_rejects, a.connections))
+                (
+                    b.tls_handshake_failures,
+                    b.starttls_required_rejects,
+                    b.connections,
+                )
+                    .cmp(&(
+                        a.tls_handshake_failures,
+                        a.starttls_required_rejects,
+                        a.connections,
+                    ))
                     .then_with(|| a.client.cmp(&b.client))
             });
             rows.truncate(top);
@@ -559,7 +628,7 @@ impl Analyzer {
             let other = self.domains.other;
             let mut rows: Vec<DomainRow> = self
                 .domains
-                .map
+                .into_pairs()
                 .into_iter()
                 .map(|(k, v)| domain_row(String::from_utf8_lossy(&k).into_owned(), v))
                 .collect();
@@ -620,29 +689,5 @@ fn domain_row(domain: String, v: DomainCounts) -> DomainRow {
         deferred: v.deferred,
         bounced: v.bounced,
         tls_deferrals: v.tls_deferrals,
-    }
-}
-
-#[cfg(test)]
-mod dbg_tests {
-    use super::*;
-    #[test]
-    fn dbg_file() {
-        let Ok(data) = std::fs::read_to_string("/tmp/h4-r.log") else { return };
-        let mut a = Analyzer::new(&LogQuery::default(), &YearHint::utc(chrono::Utc::now()));
-        let mut who: std::collections::HashMap<u64, String> = Default::default();
-        for l in data.lines() {
-            let before = a.totals.messages_accepted;
-            a.feed_line(l.as_bytes());
-            if l.contains("cleanup") && !l.contains("dup@") {
-                let q = &l[l.find("]: ").unwrap() + 3..];
-                let q = &q[..q.find(':').unwrap()];
-                let k = hash_bytes(q.as_bytes());
-                if a.totals.messages_accepted == before {
-                    println!("MISS {l}\n  pending={:?} prev={:?}", a.pending, who.get(&k));
-                }
-                who.insert(k, l.to_string());
-            }
-        }
     }
 }

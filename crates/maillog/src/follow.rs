@@ -124,7 +124,8 @@ impl LogFollower {
                 chunk = &chunk[nl + 1..];
             }
             let room = MAX_LINE.saturating_sub(self.partial.len());
-            self.partial.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            self.partial
+                .extend_from_slice(&chunk[..chunk.len().min(room)]);
         }
     }
 

@@ -67,7 +67,7 @@ impl Hasher for FxHasher {
 /// A `HashMap` using [`FxHasher`].
 pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// Hashes a byte string to 64 bits (used to remember queue IDs without storing them).
+/// Hashes a byte string to 64 bits (not collision-free; used for over-long queue IDs only).
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut h = FxHasher::default();
     h.write(bytes);
@@ -77,16 +77,4 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
     x
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dbg_h() {
-        for s in ["1A2B3C5A3F", "1A2B3C5A40", "1A2B3C4D11"] {
-            println!("{s} {:016x}", hash_bytes(s.as_bytes()));
-        }
-    }
 }

@@ -174,7 +174,10 @@ mod tests {
 
     #[test]
     fn lines_and_tail() {
-        assert_eq!(split(b"a\nbb\n\nc"), vec![b"a".to_vec(), b"bb".to_vec(), vec![], b"c".to_vec()]);
+        assert_eq!(
+            split(b"a\nbb\n\nc"),
+            vec![b"a".to_vec(), b"bb".to_vec(), vec![], b"c".to_vec()]
+        );
         assert_eq!(split(b""), Vec::<Vec<u8>>::new());
         assert_eq!(split(b"x\n"), vec![b"x".to_vec()]);
     }

@@ -22,7 +22,9 @@ mod window;
 pub use analyzer::{Analyzer, MAX_LABELS, MAX_SESSIONS, QID_WINDOW, UNSPECIFIED};
 pub use error::LogError;
 pub use follow::{LogFollower, DEFAULT_POLL, POLL_RANGE};
-pub use guard::{guard_verdict, Evidence, Verdict, DEFAULT_MAX_DROP_PCT, DEFAULT_MAX_FAILURE_RATE_PCT};
+pub use guard::{
+    guard_verdict, Evidence, Verdict, DEFAULT_MAX_DROP_PCT, DEFAULT_MAX_FAILURE_RATE_PCT,
+};
 pub use input::{for_each_line, LogSource, CHUNK, MAX_LINE};
 pub use progress::PROGRESS_MIN_BYTES;
 pub use render::{render_around, render_report, sparkline};
@@ -47,7 +49,9 @@ pub fn analyze(
 ) -> Result<LogReport, LogError> {
     if let (Some(s), Some(u)) = (query.since, query.until) {
         if s >= u {
-            return Err(LogError::Query(format!("since ({s}) is not before until ({u})")));
+            return Err(LogError::Query(format!(
+                "since ({s}) is not before until ({u})"
+            )));
         }
     }
     if query.bucket.as_secs() == 0 {

@@ -46,7 +46,9 @@ pub fn render_report(r: &LogReport) -> String {
     let mut s = String::new();
     let t = &r.totals;
     let time = |t: &Option<chrono::DateTime<chrono::Utc>>| {
-        t.map_or("-".to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        t.map_or("-".to_string(), |t| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
     };
     let _ = writeln!(
         s,
@@ -87,8 +89,16 @@ pub fn render_report(r: &LogReport) -> String {
             .join(", ")
     };
     if !r.tls_protocols.is_empty() {
-        let _ = writeln!(s, "TLS protocols: {}", labels(&r.tls_protocols, t.tls_established));
-        let _ = writeln!(s, "TLS ciphers:   {}", labels(&r.tls_ciphers, t.tls_established));
+        let _ = writeln!(
+            s,
+            "TLS protocols: {}",
+            labels(&r.tls_protocols, t.tls_established)
+        );
+        let _ = writeln!(
+            s,
+            "TLS ciphers:   {}",
+            labels(&r.tls_ciphers, t.tls_established)
+        );
     }
     if !r.failure_reasons.is_empty() {
         let _ = writeln!(
@@ -98,17 +108,29 @@ pub fn render_report(r: &LogReport) -> String {
         );
     }
     if !r.by_client.is_empty() {
-        let _ = writeln!(s, "\n{:<48} {:>8} {:>8} {:>8} {:>8}", "client", "conn", "tls", "fail", "530");
+        let _ = writeln!(
+            s,
+            "\n{:<48} {:>8} {:>8} {:>8} {:>8}",
+            "client", "conn", "tls", "fail", "530"
+        );
         for c in &r.by_client {
             let _ = writeln!(
                 s,
                 "{:<48} {:>8} {:>8} {:>8} {:>8}",
-                c.client, c.connections, c.tls_established, c.tls_handshake_failures, c.starttls_required_rejects
+                c.client,
+                c.connections,
+                c.tls_established,
+                c.tls_handshake_failures,
+                c.starttls_required_rejects
             );
         }
     }
     if !r.by_domain.is_empty() {
-        let _ = writeln!(s, "\n{:<40} {:>8} {:>8} {:>8} {:>8}", "domain", "sent", "deferred", "tls-def", "bounced");
+        let _ = writeln!(
+            s,
+            "\n{:<40} {:>8} {:>8} {:>8} {:>8}",
+            "domain", "sent", "deferred", "tls-def", "bounced"
+        );
         for d in &r.by_domain {
             let _ = writeln!(
                 s,
@@ -118,10 +140,23 @@ pub fn render_report(r: &LogReport) -> String {
         }
     }
     if !r.buckets.is_empty() {
-        let _ = writeln!(s, "\nper {} s bucket ({} buckets):", r.bucket_seconds, r.buckets.len());
+        let _ = writeln!(
+            s,
+            "\nper {} s bucket ({} buckets):",
+            r.bucket_seconds,
+            r.buckets.len()
+        );
         let _ = writeln!(s, "  messages   {}", series(r, |c| c.messages_accepted));
-        let _ = writeln!(s, "  tls fail   {}", series(r, |c| c.tls_handshake_failures));
-        let _ = writeln!(s, "  530        {}", series(r, |c| c.starttls_required_rejects));
+        let _ = writeln!(
+            s,
+            "  tls fail   {}",
+            series(r, |c| c.tls_handshake_failures)
+        );
+        let _ = writeln!(
+            s,
+            "  530        {}",
+            series(r, |c| c.starttls_required_rejects)
+        );
         let _ = writeln!(s, "  tls defer  {}", series(r, |c| c.tls_deferrals));
     }
     s
@@ -132,7 +167,13 @@ fn change_row(s: &mut String, name: &str, c: &Change) {
     let ch = c
         .change_pct
         .map_or("n/a (no basis)".to_string(), |p| format!("{p:+.1}%"));
-    let _ = writeln!(s, "  {name:<22} {:>12} {:>12} {:>16}", f(c.before), f(c.after), ch);
+    let _ = writeln!(
+        s,
+        "  {name:<22} {:>12} {:>12} {:>16}",
+        f(c.before),
+        f(c.after),
+        ch
+    );
 }
 
 /// Renders an [`AroundReport`] as text: a before/after table and sparklines with `│` at the
@@ -146,7 +187,11 @@ pub fn render_around(a: &AroundReport) -> String {
         a.window_seconds,
         a.window_seconds
     );
-    let _ = writeln!(s, "  {:<22} {:>12} {:>12} {:>16}", "", "before", "after", "change");
+    let _ = writeln!(
+        s,
+        "  {:<22} {:>12} {:>12} {:>16}",
+        "", "before", "after", "change"
+    );
     change_row(&mut s, "messages/hour", &a.messages_per_hour);
     change_row(&mut s, "TLS failure rate %", &a.failure_rate_pct);
     change_row(&mut s, "530 refusals", &a.starttls_required_rejects);
@@ -155,9 +200,17 @@ pub fn render_around(a: &AroundReport) -> String {
         let v: Vec<f64> = a.series.iter().map(|b| f(&b.counts) as f64).collect();
         let spark: Vec<char> = sparkline(&v).chars().collect();
         // Place the marker proportionally when the series was down-sampled.
-        let cut = if v.is_empty() { 0 } else { half * spark.len() / v.len() };
+        let cut = if v.is_empty() {
+            0
+        } else {
+            half * spark.len() / v.len()
+        };
         let (l, r) = spark.split_at(cut.min(spark.len()));
-        format!("{}│{}", l.iter().collect::<String>(), r.iter().collect::<String>())
+        format!(
+            "{}│{}",
+            l.iter().collect::<String>(),
+            r.iter().collect::<String>()
+        )
     };
     let _ = writeln!(s, "  messages   {}", line(&|c| c.messages_accepted));
     let _ = writeln!(s, "  tls fail   {}", line(&|c| c.tls_handshake_failures));

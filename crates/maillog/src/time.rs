@@ -270,7 +270,13 @@ mod tests {
 
     #[test]
     fn civil_matches_chrono() {
-        for (y, m, d) in [(1970, 1, 1), (2000, 2, 29), (2024, 12, 31), (2025, 1, 1), (1969, 12, 31)] {
+        for (y, m, d) in [
+            (1970, 1, 1),
+            (2000, 2, 29),
+            (2024, 12, 31),
+            (2025, 1, 1),
+            (1969, 12, 31),
+        ] {
             let c = chrono::NaiveDate::from_ymd_opt(y, m, d)
                 .and_then(|n| n.and_hms_opt(0, 0, 0))
                 .map(|n| n.and_utc().timestamp());
@@ -280,10 +286,22 @@ mod tests {
 
     #[test]
     fn traditional_paddings() {
-        assert_eq!(parse_traditional(b"Nov  3 01:02:03 mx"), Some((11, 3, 3723, 16)));
-        assert_eq!(parse_traditional(b"Nov 03 01:02:03 mx"), Some((11, 3, 3723, 16)));
-        assert_eq!(parse_traditional(b"Nov 3 01:02:03 mx"), Some((11, 3, 3723, 15)));
-        assert_eq!(parse_traditional(b"Nov 30 23:59:59 mx").map(|t| t.1), Some(30));
+        assert_eq!(
+            parse_traditional(b"Nov  3 01:02:03 mx"),
+            Some((11, 3, 3723, 16))
+        );
+        assert_eq!(
+            parse_traditional(b"Nov 03 01:02:03 mx"),
+            Some((11, 3, 3723, 16))
+        );
+        assert_eq!(
+            parse_traditional(b"Nov 3 01:02:03 mx"),
+            Some((11, 3, 3723, 15))
+        );
+        assert_eq!(
+            parse_traditional(b"Nov 30 23:59:59 mx").map(|t| t.1),
+            Some(30)
+        );
         assert_eq!(parse_traditional(b"Foo 30 23:59:59 mx"), None);
         assert_eq!(parse_traditional(b"Nov 30 25:59:59 mx"), None);
         assert_eq!(parse_traditional(b"Nov 3"), None);
@@ -300,10 +318,17 @@ mod tests {
             ("2024-11-30T02:02:03.5+01:00 x", base),
             ("2024-11-29T23:02:03-0200 x", base),
         ] {
-            assert_eq!(parse_rfc3339(s.as_bytes(), &mut c).map(|t| t.0), Some(want), "{s}");
+            assert_eq!(
+                parse_rfc3339(s.as_bytes(), &mut c).map(|t| t.0),
+                Some(want),
+                "{s}"
+            );
         }
         assert_eq!(parse_rfc3339(b"2024-11-30T01:02:03 x", &mut c), None);
-        assert_eq!(parse_rfc3339(b"2024-13-30T01:02:03Z x", &mut IsoCache::default()), None);
+        assert_eq!(
+            parse_rfc3339(b"2024-13-30T01:02:03Z x", &mut IsoCache::default()),
+            None
+        );
     }
 
     #[test]

@@ -60,7 +60,11 @@ impl WindowStats {
 /// window length); otherwise a bucket is counted wholly in the window where it starts.
 pub fn window_stats(report: &LogReport, from: DateTime<Utc>, to: DateTime<Utc>) -> WindowStats {
     let mut counts = Counts::default();
-    for b in report.buckets.iter().filter(|b| b.start >= from && b.start < to) {
+    for b in report
+        .buckets
+        .iter()
+        .filter(|b| b.start >= from && b.start < to)
+    {
         counts.add(&b.counts);
     }
     WindowStats { from, to, counts }
@@ -78,7 +82,10 @@ where
     I: IntoIterator<Item = L>,
     L: AsRef<[u8]>,
 {
-    let span = (to - from).to_std().unwrap_or_default().max(std::time::Duration::from_secs(1));
+    let span = (to - from)
+        .to_std()
+        .unwrap_or_default()
+        .max(std::time::Duration::from_secs(1));
     let query = LogQuery {
         since: Some(from),
         until: Some(to),
@@ -160,9 +167,10 @@ pub fn around(
     let n = buckets_per_side.max(1) as u64;
     let bucket_secs = (window.as_secs() / n).max(1);
     let window_secs = bucket_secs * n;
-    let w = chrono::Duration::seconds(i64::try_from(window_secs).map_err(|_| {
-        crate::LogError::Query(format!("window of {window_secs} s is too long"))
-    })?);
+    let w =
+        chrono::Duration::seconds(i64::try_from(window_secs).map_err(|_| {
+            crate::LogError::Query(format!("window of {window_secs} s is too long"))
+        })?);
     let query = LogQuery {
         since: Some(change - w),
         until: Some(change + w),

@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// with one command.
 #[derive(Debug, Parser)]
 #[command(name = "pftls", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 error (nothing changed), 2 changes with --detailed-exitcode, 3 doctor findings at --fail-on level, 64 usage error.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 error (nothing changed), 2 changes with --detailed-exitcode, 3 doctor findings at --fail-on level, 64 usage error."
+)]
 pub struct Cli {
     /// Global options.
     #[command(flatten)]
@@ -25,17 +27,35 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Postfix configuration directory, as postconf -c.
-    #[arg(short = 'c', long, global = true, env = "PFTLS_CONFIG_DIR", default_value = "/etc/postfix", value_name = "DIR")]
+    #[arg(
+        short = 'c',
+        long,
+        global = true,
+        env = "PFTLS_CONFIG_DIR",
+        default_value = "/etc/postfix",
+        value_name = "DIR"
+    )]
     pub config_dir: PathBuf,
     /// Where snapshots live.
-    #[arg(long, global = true, env = "PFTLS_BACKUP_DIR", default_value = "/var/lib/pftls/backups", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "PFTLS_BACKUP_DIR",
+        default_value = "/var/lib/pftls/backups",
+        value_name = "DIR"
+    )]
     pub backup_dir: PathBuf,
     /// Extra policy directory, searched before the built-in policies (repeatable; env
     /// PFTLS_POLICY_PATH is colon-separated).
     #[arg(long = "policy-dir", global = true, value_name = "DIR")]
     pub policy_dirs: Vec<PathBuf>,
     /// Root of the system crypto-policies state.
-    #[arg(long, global = true, default_value = "/etc/crypto-policies", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "/etc/crypto-policies",
+        value_name = "DIR"
+    )]
     pub crypto_policies_dir: PathBuf,
     /// The Postfix version to target (default: ask postconf; without postconf, the newest known).
     #[arg(long, global = true, value_name = "X.Y[.Z]")]
@@ -82,6 +102,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Effective TLS settings, each with its provenance (main.cf:LINE, master.cf:LINE, default).
     Show(ShowArgs),
+    /// Findings: what is wrong or risky, where, and the policy or edit that fixes it.
+    Doctor(crate::cmd::doctor::DoctorArgs),
     /// What applying policies would change: diff, per-parameter summary, warnings. Writes nothing.
     Plan(PlanArgs),
     /// Apply policies (or a saved plan): validate, snapshot, write atomically, optionally reload.

@@ -69,7 +69,9 @@ impl Ctx {
         let color = match g.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
         };
         Ctx {
             config_dir: g.config_dir.clone(),
@@ -92,7 +94,10 @@ impl Ctx {
         if !self.config_dir.is_dir() {
             return Err(CliError::new(
                 "config",
-                format!("configuration directory {} does not exist (use -c DIR)", self.config_dir.display()),
+                format!(
+                    "configuration directory {} does not exist (use -c DIR)",
+                    self.config_dir.display()
+                ),
             )
             .at(self.config_dir.display().to_string(), None));
         }

@@ -10,7 +10,9 @@ use crate::error::{CliError, CliResult};
 
 /// Reads the crypto-policies tree at `root`, or OpenSSL's defaults when there is none.
 pub fn baseline(root: &Path) -> CliResult<Baseline> {
-    Baseline::load(root).map_err(|e| CliError::new("environment", e.to_string()).at(root.display().to_string(), None))
+    Baseline::load(root).map_err(|e| {
+        CliError::new("environment", e.to_string()).at(root.display().to_string(), None)
+    })
 }
 
 /// The protocol floor policies should state. With crypto-policies it is the policy's
@@ -19,7 +21,11 @@ pub fn baseline(root: &Path) -> CliResult<Baseline> {
 /// signatures are refused), so TLSv1.2 is the real floor and the one to write down.
 pub fn effective_floor(b: &Baseline) -> Protocol {
     let from_crypto_policies = b.cipher_string.is_some();
-    if !from_crypto_policies && b.seclevel >= 1 && openssl::version::number() >= 0x3000_0000 && b.min_protocol < Protocol::Tls1_2 {
+    if !from_crypto_policies
+        && b.seclevel >= 1
+        && openssl::version::number() >= 0x3000_0000
+        && b.min_protocol < Protocol::Tls1_2
+    {
         return Protocol::Tls1_2;
     }
     b.min_protocol

@@ -57,8 +57,12 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.file, self.line) {
             // Messages that already start with the location are not prefixed twice.
-            (Some(file), Some(line)) if !self.message.starts_with(file.as_str()) => write!(f, "{file}:{line}: {}", self.message),
-            (Some(file), None) if !self.message.contains(file.as_str()) => write!(f, "{file}: {}", self.message),
+            (Some(file), Some(line)) if !self.message.starts_with(file.as_str()) => {
+                write!(f, "{file}:{line}: {}", self.message)
+            }
+            (Some(file), None) if !self.message.contains(file.as_str()) => {
+                write!(f, "{file}: {}", self.message)
+            }
             _ => f.write_str(&self.message),
         }
     }

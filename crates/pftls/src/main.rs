@@ -23,7 +23,9 @@ fn main() {
         Err(e) => {
             use clap::error::ErrorKind;
             let code = match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
                 _ => EXIT_USAGE,
             };
             let _ = e.print();
@@ -33,6 +35,7 @@ fn main() {
     let ctx = Ctx::new(&cli.global);
     let result = match &cli.command {
         Command::Show(a) => cmd::show::run(&ctx, a),
+        Command::Doctor(a) => cmd::doctor::run(&ctx, a),
         Command::Plan(a) => cmd::apply::run_plan(&ctx, a),
         Command::Apply(a) => cmd::apply::run_apply(&ctx, a),
         Command::Rollback(a) => cmd::rollback::run(&ctx, a),

@@ -65,7 +65,10 @@ pub fn print_json(v: &serde_json::Value) {
     match serde_json::to_string_pretty(v) {
         Ok(s) => println!("{s}"),
         // serde_json::Value always serialises; keep a fallback rather than a panic.
-        Err(e) => println!("{{\"error\":{{\"kind\":\"internal\",\"message\":{:?}}}}}", e.to_string()),
+        Err(e) => println!(
+            "{{\"error\":{{\"kind\":\"internal\",\"message\":{:?}}}}}",
+            e.to_string()
+        ),
     }
 }
 

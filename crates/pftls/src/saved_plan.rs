@@ -53,7 +53,8 @@ impl SavedPlan {
         SavedPlan {
             format: FORMAT.into(),
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            config_dir: std::fs::canonicalize(config_dir).unwrap_or_else(|_| config_dir.to_path_buf()),
+            config_dir: std::fs::canonicalize(config_dir)
+                .unwrap_or_else(|_| config_dir.to_path_buf()),
             postfix_version: p.version.clone(),
             crypto_policy: p.crypto_source.clone(),
             plan: p.plan.clone(),
@@ -66,7 +67,8 @@ impl SavedPlan {
 
     /// Writes the plan file (0600: it may reveal configuration).
     pub fn save(&self, path: &Path) -> CliResult<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| CliError::new("io", e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| CliError::new("io", e.to_string()))?;
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let mut f = std::fs::OpenOptions::new()
@@ -85,10 +87,21 @@ impl SavedPlan {
     pub fn load(path: &Path) -> CliResult<SavedPlan> {
         let bytes = crate::context::read_file(path)?;
         let p: SavedPlan = serde_json::from_slice(&bytes).map_err(|e| {
-            CliError::new("plan", format!("{}: not a pftls plan file: {e}", path.display())).at(path.display().to_string(), Some(e.line()))
+            CliError::new(
+                "plan",
+                format!("{}: not a pftls plan file: {e}", path.display()),
+            )
+            .at(path.display().to_string(), Some(e.line()))
         })?;
         if p.format != FORMAT {
-            return Err(CliError::new("plan", format!("{}: unsupported plan format {:?} (expected {FORMAT})", path.display(), p.format)));
+            return Err(CliError::new(
+                "plan",
+                format!(
+                    "{}: unsupported plan format {:?} (expected {FORMAT})",
+                    path.display(),
+                    p.format
+                ),
+            ));
         }
         Ok(p)
     }
@@ -100,7 +113,12 @@ impl SavedPlan {
         if dir != self.config_dir {
             return Err(CliError::new(
                 "stale-plan",
-                format!("the plan was made for {}, not {} (use -c {})", self.config_dir.display(), dir.display(), self.config_dir.display()),
+                format!(
+                    "the plan was made for {}, not {} (use -c {})",
+                    self.config_dir.display(),
+                    dir.display(),
+                    self.config_dir.display()
+                ),
             ));
         }
         let files = ctx.read_config()?;
@@ -109,7 +127,12 @@ impl SavedPlan {
             let (current, path) = match f.name.as_str() {
                 "main.cf" => (&files.main, &files.main_path),
                 "master.cf" => (&files.master, &files.master_path),
-                other => return Err(CliError::new("plan", format!("plan names an unknown file {other:?}"))),
+                other => {
+                    return Err(CliError::new(
+                        "plan",
+                        format!("plan names an unknown file {other:?}"),
+                    ))
+                }
             };
             let now = pftls_txn::sha256_hex(current);
             if now != f.before_sha256 {
@@ -124,8 +147,12 @@ impl SavedPlan {
                 )
                 .at(path.display().to_string(), None));
             }
-            let after = openssl::base64::decode_block(&f.after_base64)
-                .map_err(|e| CliError::new("plan", format!("plan file content for {} is corrupt: {e}", f.name)))?;
+            let after = openssl::base64::decode_block(&f.after_base64).map_err(|e| {
+                CliError::new(
+                    "plan",
+                    format!("plan file content for {} is corrupt: {e}", f.name),
+                )
+            })?;
             match f.name.as_str() {
                 "main.cf" => {
                     plan.main_before = current.clone();

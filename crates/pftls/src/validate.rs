@@ -10,16 +10,35 @@ use crate::error::{CliError, CliResult};
 /// Validates the plan's candidate files. Returns postconf's warnings that the current files do
 /// not already produce.
 pub fn validate_candidate(p: &Planned) -> CliResult<Vec<String>> {
-    postfix_conf::MainCf::parse(&p.plan.main_after)
-        .map_err(|e| CliError::new("validation", format!("candidate main.cf does not parse (line {}: {}); nothing written", e.line, e.message)))?;
-    postfix_conf::MasterCf::parse(&p.plan.master_after)
-        .map_err(|e| CliError::new("validation", format!("candidate master.cf does not parse (line {}: {}); nothing written", e.line, e.message)))?;
+    postfix_conf::MainCf::parse(&p.plan.main_after).map_err(|e| {
+        CliError::new(
+            "validation",
+            format!(
+                "candidate main.cf does not parse (line {}: {}); nothing written",
+                e.line, e.message
+            ),
+        )
+    })?;
+    postfix_conf::MasterCf::parse(&p.plan.master_after).map_err(|e| {
+        CliError::new(
+            "validation",
+            format!(
+                "candidate master.cf does not parse (line {}: {}); nothing written",
+                e.line, e.message
+            ),
+        )
+    })?;
     if which("postconf").is_none() {
-        return Ok(vec!["postconf not found: the candidate was checked by pftls only".into()]);
+        return Ok(vec![
+            "postconf not found: the candidate was checked by pftls only".into(),
+        ]);
     }
     let before = postconf_check(&p.plan.main_before, &p.plan.master_before).unwrap_or_default();
     let after = postconf_check(&p.plan.main_after, &p.plan.master_after).map_err(|msg| {
-        CliError::new("validation", format!("postconf rejects the candidate configuration; nothing written:\n{msg}"))
+        CliError::new(
+            "validation",
+            format!("postconf rejects the candidate configuration; nothing written:\n{msg}"),
+        )
     })?;
     Ok(after
         .into_iter()

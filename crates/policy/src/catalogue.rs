@@ -87,10 +87,8 @@ const DEFAULT_CHANGES: &[(&str, (u32, u32), (u32, u32), &str)] = &[
 ];
 
 /// Parameters that exist in 3.7 but not in older supported lines: (name, first release).
-const ADDED_IN_3_6_OR_3_7: &[(&str, (u32, u32))] = &[
-    ("tls_config_file", (3, 5)),
-    ("tls_config_name", (3, 5)),
-];
+const ADDED_IN_3_6_OR_3_7: &[(&str, (u32, u32))] =
+    &[("tls_config_file", (3, 5)), ("tls_config_name", (3, 5))];
 
 impl Catalogue {
     /// The built-in catalogue for `version`.
@@ -211,19 +209,28 @@ mod tests {
     #[test]
     fn version_deltas() {
         let c35 = Catalogue::builtin(PostfixVersion::new(3, 5, 25));
-        assert_eq!(c35.default_value("smtpd_tls_protocols"), Some("!SSLv2, !SSLv3"));
+        assert_eq!(
+            c35.default_value("smtpd_tls_protocols"),
+            Some("!SSLv2, !SSLv3")
+        );
         let c38 = Catalogue::builtin(PostfixVersion::new(3, 8, 0));
         assert!(c38.is_known("tls_ffdhe_auto_groups"));
         assert_eq!(c38.default_value("tls_low_cipherlist"), Some(""));
         let c311 = Catalogue::builtin(PostfixVersion::new(3, 11, 0));
-        assert!(c311.default_value("smtp_tls_security_level").unwrap().contains("3.11"));
+        assert!(c311
+            .default_value("smtp_tls_security_level")
+            .unwrap()
+            .contains("3.11"));
         assert!(c311.is_known("smtp_tlsrpt_enable"));
     }
 
     #[test]
     fn suggests_typos() {
         let c = Catalogue::builtin(BASE_VERSION);
-        assert_eq!(c.suggest("smtpd_tls_securty_level"), Some("smtpd_tls_security_level"));
+        assert_eq!(
+            c.suggest("smtpd_tls_securty_level"),
+            Some("smtpd_tls_security_level")
+        );
         assert_eq!(c.suggest("completely_unrelated_thing_xyz"), None);
     }
 }

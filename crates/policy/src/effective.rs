@@ -91,7 +91,11 @@ pub struct ConfigView<'a> {
 impl<'a> ConfigView<'a> {
     /// Builds the view.
     pub fn new(main: &'a MainCf, master: &'a MasterCf, catalogue: &'a Catalogue) -> Self {
-        ConfigView { main, master, catalogue }
+        ConfigView {
+            main,
+            master,
+            catalogue,
+        }
     }
 
     /// The effective main.cf value of `name`.
@@ -115,7 +119,11 @@ impl<'a> ConfigView<'a> {
     /// `scope` is `main` or `SERVICE/TYPE`.
     pub fn value(&self, scope: &str, name: &str) -> Effective {
         if scope != "main" {
-            if let Some(o) = self.master.service(scope).and_then(|s| s.get_override(name)) {
+            if let Some(o) = self
+                .master
+                .service(scope)
+                .and_then(|s| s.get_override(name))
+            {
                 return Effective {
                     scope: scope.to_string(),
                     name: name.to_string(),
@@ -163,12 +171,12 @@ impl<'a> ConfigView<'a> {
         let referenced: std::collections::BTreeSet<String> = effective
             .iter()
             .flat_map(|e| postfix_conf::expand::references(&e.value))
-            .chain(
-                self.master
-                    .services()
+            .chain(self.master.services().iter().flat_map(|s| {
+                s.overrides
                     .iter()
-                    .flat_map(|s| s.overrides.iter().flat_map(|o| postfix_conf::expand::references(&o.value)).collect::<Vec<_>>()),
-            )
+                    .flat_map(|o| postfix_conf::expand::references(&o.value))
+                    .collect::<Vec<_>>()
+            }))
             .collect();
         effective
             .into_iter()
@@ -190,14 +198,12 @@ impl<'a> ConfigView<'a> {
             .iter()
             .flat_map(|s| {
                 let key = s.key();
-                s.effective_overrides()
-                    .into_iter()
-                    .map(move |o| Effective {
-                        scope: key.clone(),
-                        name: o.name,
-                        value: o.value,
-                        source: Source::Master(o.line),
-                    })
+                s.effective_overrides().into_iter().map(move |o| Effective {
+                    scope: key.clone(),
+                    name: o.name,
+                    value: o.value,
+                    source: Source::Master(o.line),
+                })
             })
             .collect()
     }

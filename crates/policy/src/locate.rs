@@ -94,14 +94,29 @@ mod tests {
     #[test]
     fn finds_nested_keys() {
         assert_eq!(locate(DOC, &["main"]), Some(Pos { line: 3, column: 1 }));
-        assert_eq!(locate(DOC, &["main", "smtpd_tls_loglevel"]), Some(Pos { line: 4, column: 3 }));
-        assert_eq!(locate(DOC, &["main", "quoted_key"]), Some(Pos { line: 5, column: 3 }));
         assert_eq!(
-            locate(DOC, &["services", "submission/inet", "smtpd_tls_security_level"]),
-            Some(Pos { line: 10, column: 5 })
+            locate(DOC, &["main", "smtpd_tls_loglevel"]),
+            Some(Pos { line: 4, column: 3 })
+        );
+        assert_eq!(
+            locate(DOC, &["main", "quoted_key"]),
+            Some(Pos { line: 5, column: 3 })
+        );
+        assert_eq!(
+            locate(
+                DOC,
+                &["services", "submission/inet", "smtpd_tls_security_level"]
+            ),
+            Some(Pos {
+                line: 10,
+                column: 5
+            })
         );
         // A key of another block is not found in this one.
         assert_eq!(locate(DOC, &["main", "smtp/inet"]), None);
-        assert_eq!(locate_or_parent(DOC, &["main", "nope"]), Pos { line: 3, column: 1 });
+        assert_eq!(
+            locate_or_parent(DOC, &["main", "nope"]),
+            Pos { line: 3, column: 1 }
+        );
     }
 }

@@ -114,7 +114,9 @@ pub enum PlanError {
     #[error("{0}")]
     Policy(PolicyErrors),
     /// Two policies set one parameter to different values.
-    #[error("policies {first} and {second} conflict on {scope} {name}: {first_value} vs {second_value}")]
+    #[error(
+        "policies {first} and {second} conflict on {scope} {name}: {first_value} vs {second_value}"
+    )]
     Conflict {
         /// Scope of the parameter.
         scope: String,
@@ -163,14 +165,22 @@ pub fn parse_master(bytes: &[u8]) -> Result<MasterCf, PlanError> {
 }
 
 /// Plans the merge of `policies` (in order) over the given files.
-pub fn make_plan(main_bytes: &[u8], master_bytes: &[u8], policies: &[Policy], env: &Environment) -> Result<Plan, PlanError> {
+pub fn make_plan(
+    main_bytes: &[u8],
+    master_bytes: &[u8],
+    policies: &[Policy],
+    env: &Environment,
+) -> Result<Plan, PlanError> {
     if policies.is_empty() {
         return Err(PlanError::NoPolicy);
     }
     let mut main = parse_main(main_bytes)?;
     let mut master = parse_master(master_bytes)?;
 
-    let errors: Vec<_> = policies.iter().flat_map(|p| validate(p, env, Some(&master))).collect();
+    let errors: Vec<_> = policies
+        .iter()
+        .flat_map(|p| validate(p, env, Some(&master)))
+        .collect();
     if !errors.is_empty() {
         return Err(PlanError::Policy(PolicyErrors(errors)));
     }
@@ -253,7 +263,10 @@ pub fn make_plan(main_bytes: &[u8], master_bytes: &[u8], policies: &[Policy], en
         }
     }
     for ((scope, name), (value, policy)) in merged.iter().filter(|((s, _), _)| s != "main") {
-        let before = master.service(scope).and_then(|s| s.get_override(name)).map(|o| o.value);
+        let before = master
+            .service(scope)
+            .and_then(|s| s.get_override(name))
+            .map(|o| o.value);
         let result = match value {
             Some(v) => master.set_override(scope, name, v),
             None => master.remove_override(scope, name),
@@ -275,8 +288,15 @@ pub fn make_plan(main_bytes: &[u8], master_bytes: &[u8], policies: &[Policy], en
     }
 
     // Services that inherit a changed main.cf value see it change too: say so.
-    for c in changes.iter().filter(|c| c.scope == "main" && c.name.starts_with("smtpd_")) {
-        for svc in master.services().iter().filter(|s| s.command == "smtpd" && s.key() != "smtp/inet") {
+    for c in changes
+        .iter()
+        .filter(|c| c.scope == "main" && c.name.starts_with("smtpd_"))
+    {
+        for svc in master
+            .services()
+            .iter()
+            .filter(|s| s.command == "smtpd" && s.key() != "smtp/inet")
+        {
             if svc.get_override(&c.name).is_none() {
                 warnings.push(format!(
                     "{} has no -o {} override: it inherits the main.cf change ({} -> {})",
@@ -321,7 +341,13 @@ fn resolve(d: Dynamic, env: &Environment) -> (Option<String>, String) {
         ),
         Dynamic::ExcludeCiphers => {
             if env.crypto.exclusions.is_empty() {
-                (None, format!("{} forbids nothing that Postfix's medium grade enables", env.crypto.source))
+                (
+                    None,
+                    format!(
+                        "{} forbids nothing that Postfix's medium grade enables",
+                        env.crypto.source
+                    ),
+                )
             } else {
                 (
                     Some(env.crypto.exclusions.join(", ")),

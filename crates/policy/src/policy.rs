@@ -170,15 +170,27 @@ struct RawPolicy {
 /// Parses a policy from YAML text. Structural errors (YAML syntax, unknown top-level keys, wrong
 /// shapes) are reported here with positions; parameter names and values are checked by
 /// [`crate::validate::validate`].
-pub fn parse_policy(text: &str, origin: Origin, expected_name: Option<&str>) -> Result<Policy, PolicyErrors> {
+pub fn parse_policy(
+    text: &str,
+    origin: Origin,
+    expected_name: Option<&str>,
+) -> Result<Policy, PolicyErrors> {
     let file = origin.display_name(expected_name.unwrap_or("policy"));
     let raw: RawPolicy = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((1, 1));
         PolicyErrors(vec![PolicyError {
             file: file.clone(),
             line,
             column,
-            message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
         }])
     })?;
     let file = origin.display_name(&raw.name);
@@ -188,22 +200,37 @@ pub fn parse_policy(text: &str, origin: Origin, expected_name: Option<&str>) -> 
             errors.push(PolicyError::at(
                 &file,
                 locate_or_parent(text, &["name"]),
-                format!("policy name {:?} must equal the file name without .yaml ({expected:?})", raw.name),
+                format!(
+                    "policy name {:?} must equal the file name without .yaml ({expected:?})",
+                    raw.name
+                ),
             ));
         }
     }
-    if raw.name.is_empty() || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if raw.name.is_empty()
+        || !raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         errors.push(PolicyError::at(
             &file,
             locate_or_parent(text, &["name"]),
-            format!("policy name {:?} must be non-empty and use only letters, digits, '-' and '_'", raw.name),
+            format!(
+                "policy name {:?} must be non-empty and use only letters, digits, '-' and '_'",
+                raw.name
+            ),
         ));
     }
     let requires_postfix = match raw.requires_postfix.as_deref().map(VersionReq::parse) {
         None => None,
         Some(Ok(r)) => Some(r),
         Some(Err(e)) => {
-            errors.push(PolicyError::at(&file, locate_or_parent(text, &["requires_postfix"]), e.to_string()));
+            errors.push(PolicyError::at(
+                &file,
+                locate_or_parent(text, &["requires_postfix"]),
+                e.to_string(),
+            ));
             None
         }
     };
@@ -213,16 +240,28 @@ pub fn parse_policy(text: &str, origin: Origin, expected_name: Option<&str>) -> 
     };
     let mut services = Vec::new();
     for (section, optional) in [("services", false), ("optional_services", true)] {
-        let map = if optional { &raw.optional_services } else { &raw.services };
+        let map = if optional {
+            &raw.optional_services
+        } else {
+            &raw.services
+        };
         let Some(map) = map else { continue };
         for (k, v) in map {
             let Some(key) = k.as_str() else {
-                errors.push(PolicyError::at(&file, locate_or_parent(text, &[section]), "service keys must be strings like \"submission/inet\""));
+                errors.push(PolicyError::at(
+                    &file,
+                    locate_or_parent(text, &[section]),
+                    "service keys must be strings like \"submission/inet\"",
+                ));
                 continue;
             };
             let pos = locate_or_parent(text, &[section, key]);
             let Value::Mapping(m) = v else {
-                errors.push(PolicyError::at(&file, pos, format!("{section}.{key} must be a mapping of parameter: value")));
+                errors.push(PolicyError::at(
+                    &file,
+                    pos,
+                    format!("{section}.{key} must be a mapping of parameter: value"),
+                ));
                 continue;
             };
             let settings = settings(text, &file, &[section, key], m, &mut errors);
@@ -248,11 +287,21 @@ pub fn parse_policy(text: &str, origin: Origin, expected_name: Option<&str>) -> 
     })
 }
 
-fn settings(text: &str, file: &str, path: &[&str], map: &Mapping, errors: &mut Vec<PolicyError>) -> Vec<Setting> {
+fn settings(
+    text: &str,
+    file: &str,
+    path: &[&str],
+    map: &Mapping,
+    errors: &mut Vec<PolicyError>,
+) -> Vec<Setting> {
     let mut out = Vec::new();
     for (k, v) in map {
         let Some(name) = k.as_str() else {
-            errors.push(PolicyError::at(file, locate_or_parent(text, path), "parameter names must be strings"));
+            errors.push(PolicyError::at(
+                file,
+                locate_or_parent(text, path),
+                "parameter names must be strings",
+            ));
             continue;
         };
         let mut p = path.to_vec();
@@ -280,15 +329,24 @@ fn scalar_value(v: &Value) -> Result<PolicyValue, String> {
             if m.len() != 1 {
                 return Err("a dynamic value is a mapping with exactly one key: { crypto_policy: protocols | exclude_ciphers }".into());
             }
-            match (m.get("crypto_policy").and_then(Value::as_str), m.keys().next().and_then(Value::as_str)) {
+            match (
+                m.get("crypto_policy").and_then(Value::as_str),
+                m.keys().next().and_then(Value::as_str),
+            ) {
                 (Some("protocols"), _) => Ok(PolicyValue::Dynamic(Dynamic::Protocols)),
                 (Some("exclude_ciphers"), _) => Ok(PolicyValue::Dynamic(Dynamic::ExcludeCiphers)),
-                (Some(other), _) => Err(format!("unknown crypto_policy value {other:?} (expected protocols or exclude_ciphers)")),
-                (None, Some(k)) => Err(format!("unknown dynamic value key {k:?} (expected crypto_policy)")),
+                (Some(other), _) => Err(format!(
+                    "unknown crypto_policy value {other:?} (expected protocols or exclude_ciphers)"
+                )),
+                (None, Some(k)) => Err(format!(
+                    "unknown dynamic value key {k:?} (expected crypto_policy)"
+                )),
                 (None, None) => Err("invalid dynamic value".into()),
             }
         }
-        Value::Sequence(_) => Err("lists are not Postfix values: write the list as one string, e.g. \"a, b\"".into()),
+        Value::Sequence(_) => {
+            Err("lists are not Postfix values: write the list as one string, e.g. \"a, b\"".into())
+        }
         Value::Tagged(_) => Err("YAML tags are not supported".into()),
     }
 }
@@ -329,7 +387,8 @@ impl PolicySearch {
     /// built-in name.
     pub fn load(&self, spec: &str) -> Result<Policy, LoadError> {
         let as_path = Path::new(spec);
-        let looks_like_path = spec.contains('/') || spec.ends_with(".yaml") || spec.ends_with(".yml");
+        let looks_like_path =
+            spec.contains('/') || spec.ends_with(".yaml") || spec.ends_with(".yml");
         if looks_like_path || as_path.is_file() {
             return load_file(as_path);
         }
@@ -355,7 +414,9 @@ impl PolicySearch {
         let mut seen = std::collections::BTreeSet::new();
         let mut out = Vec::new();
         for dir in &self.dirs {
-            let Ok(rd) = std::fs::read_dir(dir) else { continue };
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                continue;
+            };
             let mut paths: Vec<PathBuf> = rd
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -363,7 +424,11 @@ impl PolicySearch {
                 .collect();
             paths.sort();
             for p in paths {
-                let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+                let stem = p
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string();
                 if seen.insert(stem) {
                     out.push(load_file(&p));
                 }
@@ -371,7 +436,9 @@ impl PolicySearch {
         }
         for (name, text) in BUILTIN_POLICIES {
             if seen.insert((*name).to_string()) {
-                out.push(parse_policy(text, Origin::BuiltIn, Some(name)).map_err(LoadError::Invalid));
+                out.push(
+                    parse_policy(text, Origin::BuiltIn, Some(name)).map_err(LoadError::Invalid),
+                );
             }
         }
         out
@@ -389,6 +456,10 @@ pub fn load_file(path: &Path) -> Result<Policy, LoadError> {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    let stem = path.file_stem().and_then(|s| s.to_str()).map(str::to_string);
-    parse_policy(&text, Origin::File(path.to_path_buf()), stem.as_deref()).map_err(LoadError::Invalid)
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(str::to_string);
+    parse_policy(&text, Origin::File(path.to_path_buf()), stem.as_deref())
+        .map_err(LoadError::Invalid)
 }

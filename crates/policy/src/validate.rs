@@ -19,34 +19,58 @@ pub fn validate(policy: &Policy, env: &Environment, master: Option<&MasterCf>) -
             errors.push(PolicyError::at(
                 &file,
                 crate::locate::locate_or_parent(&policy.text, &["requires_postfix"]),
-                format!("policy {} requires Postfix {req}; the target is {}", policy.name, env.version),
+                format!(
+                    "policy {} requires Postfix {req}; the target is {}",
+                    policy.name, env.version
+                ),
             ));
         }
     }
     for s in &policy.main {
         check_setting(&file, s, env, &mut errors);
     }
-    let defined: Option<Vec<String>> = master.map(|m| m.services().iter().map(|s| s.key()).collect());
+    let defined: Option<Vec<String>> =
+        master.map(|m| m.services().iter().map(|s| s.key()).collect());
     for svc in &policy.services {
         let Some((name, kind)) = svc.key.rsplit_once('/') else {
-            errors.push(PolicyError::at(&file, svc.pos, format!("service key {:?} must be SERVICE/TYPE, e.g. submission/inet", svc.key)));
+            errors.push(PolicyError::at(
+                &file,
+                svc.pos,
+                format!(
+                    "service key {:?} must be SERVICE/TYPE, e.g. submission/inet",
+                    svc.key
+                ),
+            ));
             continue;
         };
         if name.is_empty() || !SERVICE_TYPES.contains(&kind) {
             errors.push(PolicyError::at(
                 &file,
                 svc.pos,
-                format!("service key {:?}: type must be one of {}", svc.key, SERVICE_TYPES.join(", ")),
+                format!(
+                    "service key {:?}: type must be one of {}",
+                    svc.key,
+                    SERVICE_TYPES.join(", ")
+                ),
             ));
             continue;
         }
         if let Some(defined) = &defined {
             if !svc.optional && !defined.contains(&svc.key) {
-                let known = if defined.is_empty() { "none".to_string() } else { defined.join(", ") };
+                let inet: Vec<&str> = defined
+                    .iter()
+                    .filter(|k| k.ends_with("/inet"))
+                    .map(String::as_str)
+                    .collect();
+                let known = if inet.is_empty() {
+                    "no inet services".to_string()
+                } else {
+                    format!("inet services: {}", inet.join(", "))
+                };
                 errors.push(PolicyError::at(
                     &file,
                     svc.pos,
-                    format!("master.cf does not define service {:?} (defined: {known}); use optional_services to apply only where it exists", svc.key),
+                    format!("master.cf does not define service {:?} ({known}); use optional_services to apply only where it exists", svc.key),
                 ));
             }
         }
@@ -67,7 +91,10 @@ fn check_setting(file: &str, s: &Setting, env: &Environment, errors: &mut Vec<Po
         errors.push(PolicyError::at(
             file,
             s.pos,
-            format!("unknown Postfix parameter {:?} for Postfix {}{hint}", s.name, env.version),
+            format!(
+                "unknown Postfix parameter {:?} for Postfix {}{hint}",
+                s.name, env.version
+            ),
         ));
         return;
     }
@@ -76,7 +103,14 @@ fn check_setting(file: &str, s: &Setting, env: &Environment, errors: &mut Vec<Po
             if v.trim() != v {
                 errors.push(PolicyError::at(file, s.pos, format!("{}: value {v:?} has leading or trailing whitespace, which Postfix would drop", s.name)));
             } else if v.starts_with('#') {
-                errors.push(PolicyError::at(file, s.pos, format!("{}: a value starting with '#' reads like a comment; refused", s.name)));
+                errors.push(PolicyError::at(
+                    file,
+                    s.pos,
+                    format!(
+                        "{}: a value starting with '#' reads like a comment; refused",
+                        s.name
+                    ),
+                ));
             } else if let Err(msg) = check_value(&s.name, v, &env.catalogue, env.version) {
                 errors.push(PolicyError::at(file, s.pos, format!("{}: {msg}", s.name)));
             }
@@ -84,14 +118,24 @@ fn check_setting(file: &str, s: &Setting, env: &Environment, errors: &mut Vec<Po
         PolicyValue::Remove => {}
         PolicyValue::Dynamic(d) => {
             let ok = match d {
-                Dynamic::Protocols => s.name.ends_with("_tls_protocols") || s.name.ends_with("_tls_mandatory_protocols"),
-                Dynamic::ExcludeCiphers => s.name.ends_with("_tls_exclude_ciphers") || s.name.ends_with("_tls_mandatory_exclude_ciphers"),
+                Dynamic::Protocols => {
+                    s.name.ends_with("_tls_protocols")
+                        || s.name.ends_with("_tls_mandatory_protocols")
+                }
+                Dynamic::ExcludeCiphers => {
+                    s.name.ends_with("_tls_exclude_ciphers")
+                        || s.name.ends_with("_tls_mandatory_exclude_ciphers")
+                }
             };
             if !ok {
                 errors.push(PolicyError::at(
                     file,
                     s.pos,
-                    format!("{}: {{ crypto_policy: {} }} does not apply to this parameter", s.name, d.keyword()),
+                    format!(
+                        "{}: {{ crypto_policy: {} }} does not apply to this parameter",
+                        s.name,
+                        d.keyword()
+                    ),
                 ));
             }
         }

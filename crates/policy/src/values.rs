@@ -6,7 +6,12 @@ use crate::catalogue::Catalogue;
 use crate::version::PostfixVersion;
 
 /// Checks `value` for parameter `name`. `Err` carries a message that names the valid values.
-pub fn check_value(name: &str, value: &str, catalogue: &Catalogue, version: PostfixVersion) -> Result<(), String> {
+pub fn check_value(
+    name: &str,
+    value: &str,
+    catalogue: &Catalogue,
+    version: PostfixVersion,
+) -> Result<(), String> {
     let v = value.trim();
     if value.contains(['\n', '\r', '\0']) {
         return Err("values cannot contain line breaks or NUL bytes".into());
@@ -20,24 +25,51 @@ pub fn check_value(name: &str, value: &str, catalogue: &Catalogue, version: Post
     }
     let base = strip_prefix_family(name);
     match base {
-        "smtpd_tls_security_level" => one_of(v, &["", "none", "may", "encrypt"], "a server TLS security level"),
+        "smtpd_tls_security_level" => one_of(
+            v,
+            &["", "none", "may", "encrypt"],
+            "a server TLS security level",
+        ),
         "tls_security_level" => one_of(
             v,
-            &["", "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure"],
+            &[
+                "",
+                "none",
+                "may",
+                "encrypt",
+                "dane",
+                "dane-only",
+                "fingerprint",
+                "verify",
+                "secure",
+            ],
             "a client TLS security level",
         ),
         "tls_protocols" | "tls_mandatory_protocols" => protocols(v, version),
         "tls_ciphers" | "tls_mandatory_ciphers" => {
-            one_of(v, &["high", "medium", "low", "export", "null"], "a cipher grade")?;
-            if version.at_least(3, 8) && matches!(v.to_ascii_lowercase().as_str(), "low" | "export") {
-                return Err(format!("grade {v:?} is treated as \"medium\" since Postfix 3.8; write medium"));
+            one_of(
+                v,
+                &["high", "medium", "low", "export", "null"],
+                "a cipher grade",
+            )?;
+            if version.at_least(3, 8) && matches!(v.to_ascii_lowercase().as_str(), "low" | "export")
+            {
+                return Err(format!(
+                    "grade {v:?} is treated as \"medium\" since Postfix 3.8; write medium"
+                ));
             }
             Ok(())
         }
         "tls_exclude_ciphers" | "tls_mandatory_exclude_ciphers" => exclusions(v),
         "tls_loglevel" => loglevel(v),
-        "dns_support_level" if name == "smtp_dns_support_level" || name == "lmtp_dns_support_level" => {
-            one_of(v, &["", "disabled", "enabled", "dnssec"], "a DNS support level")
+        "dns_support_level"
+            if name == "smtp_dns_support_level" || name == "lmtp_dns_support_level" =>
+        {
+            one_of(
+                v,
+                &["", "disabled", "enabled", "dnssec"],
+                "a DNS support level",
+            )
         }
         _ => by_default_shape(name, v, catalogue),
     }
@@ -57,7 +89,8 @@ fn strip_prefix_family(name: &str) -> &str {
 }
 
 fn protocols(v: &str, version: PostfixVersion) -> Result<(), String> {
-    let range = pftls_tls::protocols::parse_protocols(v, (version.major, version.minor)).map_err(|e| e.to_string())?;
+    let range = pftls_tls::protocols::parse_protocols(v, (version.major, version.minor))
+        .map_err(|e| e.to_string())?;
     if range.enabled().is_empty() {
         return Err(format!("{v:?} enables no TLS protocol at all"));
     }
@@ -70,7 +103,13 @@ fn one_of(v: &str, allowed: &[&str], what: &str) -> Result<(), String> {
     }
     let list: Vec<String> = allowed
         .iter()
-        .map(|a| if a.is_empty() { "(empty)".to_string() } else { (*a).to_string() })
+        .map(|a| {
+            if a.is_empty() {
+                "(empty)".to_string()
+            } else {
+                (*a).to_string()
+            }
+        })
         .collect();
     Err(format!("{v:?} is not {what} (valid: {})", list.join(", ")))
 }
@@ -87,9 +126,22 @@ fn exclusions(v: &str) -> Result<(), String> {
 }
 
 const LOG_BITS: &[&str] = &[
-    "none", "routine", "debug", "ssl-expert", "ssl-developer", "summary", "untrusted", "peercert",
-    "certmatch", "verbose", "cache", "dane", "ssl-debug", "ssl-handshake-packet-dump",
-    "ssl-session-packet-dump", "all",
+    "none",
+    "routine",
+    "debug",
+    "ssl-expert",
+    "ssl-developer",
+    "summary",
+    "untrusted",
+    "peercert",
+    "certmatch",
+    "verbose",
+    "cache",
+    "dane",
+    "ssl-debug",
+    "ssl-handshake-packet-dump",
+    "ssl-session-packet-dump",
+    "all",
 ];
 
 fn loglevel(v: &str) -> Result<(), String> {
@@ -98,7 +150,9 @@ fn loglevel(v: &str) -> Result<(), String> {
     }
     for tok in v.split([',', ' ', '\t', ':']).filter(|t| !t.is_empty()) {
         if !LOG_BITS.iter().any(|b| b.eq_ignore_ascii_case(tok)) {
-            return Err(format!("{tok:?} is not a TLS log level (0-4, or names such as routine, debug, summary)"));
+            return Err(format!(
+                "{tok:?} is not a TLS log level (0-4, or names such as routine, debug, summary)"
+            ));
         }
     }
     if v.is_empty() {
@@ -114,7 +168,8 @@ fn by_default_shape(name: &str, v: &str, catalogue: &Catalogue) -> Result<(), St
         return Ok(());
     };
     if def == "yes" || def == "no" {
-        return one_of(v, &["yes", "no"], "a boolean").map_err(|_| format!("{v:?} is not a boolean (yes or no)"));
+        return one_of(v, &["yes", "no"], "a boolean")
+            .map_err(|_| format!("{v:?} is not a boolean (yes or no)"));
     }
     if !def.is_empty() && def.chars().all(|c| c.is_ascii_digit()) {
         if v.is_empty() || !v.chars().all(|c| c.is_ascii_digit()) {
@@ -123,7 +178,9 @@ fn by_default_shape(name: &str, v: &str, catalogue: &Catalogue) -> Result<(), St
         return Ok(());
     }
     if is_duration(def) && !is_duration(v) {
-        return Err(format!("{v:?} is not a time value (a number with an optional unit s, m, h, d or w)"));
+        return Err(format!(
+            "{v:?} is not a time value (a number with an optional unit s, m, h, d or w)"
+        ));
     }
     Ok(())
 }

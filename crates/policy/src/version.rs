@@ -120,7 +120,10 @@ impl VersionReq {
             Cmp::Gt => v > *want,
             Cmp::Le => v <= *want,
             Cmp::Lt => v < *want,
-            Cmp::Eq => (v.major, v.minor) == (want.major, want.minor) && (want.patch == 0 || v.patch == want.patch),
+            Cmp::Eq => {
+                (v.major, v.minor) == (want.major, want.minor)
+                    && (want.patch == 0 || v.patch == want.patch)
+            }
         })
     }
 }
@@ -137,8 +140,14 @@ mod tests {
 
     #[test]
     fn parses_versions() {
-        assert_eq!("3.7.11".parse::<PostfixVersion>().unwrap(), PostfixVersion::new(3, 7, 11));
-        assert_eq!("3.10".parse::<PostfixVersion>().unwrap(), PostfixVersion::new(3, 10, 0));
+        assert_eq!(
+            "3.7.11".parse::<PostfixVersion>().unwrap(),
+            PostfixVersion::new(3, 7, 11)
+        );
+        assert_eq!(
+            "3.10".parse::<PostfixVersion>().unwrap(),
+            PostfixVersion::new(3, 10, 0)
+        );
         assert_eq!(
             "3.12-20260821".parse::<PostfixVersion>().unwrap(),
             PostfixVersion::new(3, 12, 0)

@@ -62,7 +62,10 @@ fn mac_parse(value: &str) -> Result<Vec<Tok<'_>>, ExpandError> {
     while i < b.len() {
         if b[i] != b'$' {
             // Copy a run of ordinary text; '$' is ASCII so slicing stays on char boundaries.
-            let j = b[i..].iter().position(|&c| c == b'$').map_or(b.len(), |p| i + p);
+            let j = b[i..]
+                .iter()
+                .position(|&c| c == b'$')
+                .map_or(b.len(), |p| i + p);
             lit.push_str(&value[i..j]);
             i = j;
             continue;
@@ -159,9 +162,21 @@ enum Macro<'a> {
     /// `${name}`.
     Use(&'a str),
     /// `${name?v1:v2}` (`test_nonempty`) or `${name:v1}`.
-    Test { name: &'a str, nonempty: bool, then: &'a str, other: Option<&'a str> },
+    Test {
+        name: &'a str,
+        nonempty: bool,
+        then: &'a str,
+        other: Option<&'a str>,
+    },
     /// `${{a} op {b} ? {c} : {d}}`.
-    Rel { left: &'a str, op: &'a str, level: bool, right: &'a str, then: &'a str, other: Option<&'a str> },
+    Rel {
+        left: &'a str,
+        op: &'a str,
+        level: bool,
+        right: &'a str,
+        then: &'a str,
+        other: Option<&'a str>,
+    },
 }
 
 /// Parses the optional `: v2` tail after a braced branch.
@@ -194,7 +209,10 @@ fn parse_macro(text: &str) -> Result<Macro<'_>, ExpandError> {
     if t.starts_with('{') {
         return parse_relational(t);
     }
-    let n = t.bytes().position(|c| !(c.is_ascii_alphanumeric() || c == b'_')).unwrap_or(t.len());
+    let n = t
+        .bytes()
+        .position(|c| !(c.is_ascii_alphanumeric() || c == b'_'))
+        .unwrap_or(t.len());
     let (name, rest) = t.split_at(n);
     if name.is_empty() {
         return Err(ExpandError::EmptyMacroName(text.to_string()));
@@ -211,9 +229,19 @@ fn parse_macro(text: &str) -> Result<Macro<'_>, ExpandError> {
     if lb.starts_with('{') {
         let (then, after) = group(lb)?;
         let other = else_branch(after, nonempty)?;
-        Ok(Macro::Test { name, nonempty, then, other })
+        Ok(Macro::Test {
+            name,
+            nonempty,
+            then,
+            other,
+        })
     } else {
-        Ok(Macro::Test { name, nonempty, then: body, other: None })
+        Ok(Macro::Test {
+            name,
+            nonempty,
+            then: body,
+            other: None,
+        })
     }
 }
 
@@ -238,7 +266,14 @@ fn parse_relational(t: &str) -> Result<Macro<'_>, ExpandError> {
     };
     let (then, after) = group(ltrim(rest))?;
     let other = else_branch(after, true)?;
-    Ok(Macro::Rel { left, op, level, right, then, other })
+    Ok(Macro::Rel {
+        left,
+        op,
+        level,
+        right,
+        then,
+        other,
+    })
 }
 
 /// Compares two relational operands like Postfix: numbers if both are all digits,
@@ -307,7 +342,12 @@ impl Ctx<'_> {
                     self.expand(&v, level + 1, out)?;
                 }
             }
-            Macro::Test { name, nonempty, then, other } => {
+            Macro::Test {
+                name,
+                nonempty,
+                then,
+                other,
+            } => {
                 if self.scan {
                     self.sub(then, level)?;
                     if let Some(o) = other {
@@ -322,7 +362,14 @@ impl Ctx<'_> {
                     self.expand(o, level, out)?;
                 }
             }
-            Macro::Rel { left, op, level: lv, right, then, other } => {
+            Macro::Rel {
+                left,
+                op,
+                level: lv,
+                right,
+                then,
+                other,
+            } => {
                 let l = self.sub(left, level)?;
                 let r = self.sub(right, level)?;
                 if self.scan {
@@ -355,12 +402,21 @@ impl Ctx<'_> {
 /// Checks $-syntax only (what makes postconf -n fatal), in every conditional branch.
 pub fn check_syntax(value: &str) -> Result<(), ExpandError> {
     let none = |_: &str| None;
-    Ctx { lookup: &none, scan: true }.sub(value, 0).map(|_| ())
+    Ctx {
+        lookup: &none,
+        scan: true,
+    }
+    .sub(value, 0)
+    .map(|_| ())
 }
 
 /// Recursive expansion like postconf -x; undefined names expand to empty; depth limit 100.
 pub fn expand(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, ExpandError> {
-    Ctx { lookup, scan: false }.sub(value, 0)
+    Ctx {
+        lookup,
+        scan: false,
+    }
+    .sub(value, 0)
 }
 
 /// Names referenced by $name / ${name...} (used to decide which user-defined names are "used").
@@ -385,15 +441,26 @@ fn collect_refs(value: &str, out: &mut Vec<String>, depth: usize) {
         let Tok::Var(text) = tok else { continue };
         match parse_macro(text) {
             Ok(Macro::Use(n)) => push(n, out),
-            Ok(Macro::Test { name, then, other, .. }) => {
+            Ok(Macro::Test {
+                name, then, other, ..
+            }) => {
                 push(name, out);
                 collect_refs(then, out, depth + 1);
                 if let Some(o) = other {
                     collect_refs(o, out, depth + 1);
                 }
             }
-            Ok(Macro::Rel { left, right, then, other, .. }) => {
-                for part in [Some(left), Some(right), Some(then), other].into_iter().flatten() {
+            Ok(Macro::Rel {
+                left,
+                right,
+                then,
+                other,
+                ..
+            }) => {
+                for part in [Some(left), Some(right), Some(then), other]
+                    .into_iter()
+                    .flatten()
+                {
                     collect_refs(part, out, depth + 1);
                 }
             }
@@ -425,15 +492,25 @@ mod tests {
 
     #[test]
     fn expands_like_postconf() {
-        assert_eq!(x("${a1?yes}${a1:no}|${mydomain?{d=$mydomain}:{nod}}").unwrap(), "no|d=example.com");
-        assert_eq!(x("${myhostname:fallback}x$(mydomain)").unwrap(), "xexample.com");
         assert_eq!(
-            x("${myhostname?{yes}:{no}} ${{$compatibility_level} <level {3.6} ? {old} : {new}}").unwrap(),
+            x("${a1?yes}${a1:no}|${mydomain?{d=$mydomain}:{nod}}").unwrap(),
+            "no|d=example.com"
+        );
+        assert_eq!(
+            x("${myhostname:fallback}x$(mydomain)").unwrap(),
+            "xexample.com"
+        );
+        assert_eq!(
+            x("${myhostname?{yes}:{no}} ${{$compatibility_level} <level {3.6} ? {old} : {new}}")
+                .unwrap(),
             "yes old"
         );
         assert_eq!(x("$$foo").unwrap(), "$foo");
         assert_eq!(x("$dollar").unwrap(), "$x");
-        assert_eq!(x("$myhostname.$mydomain").unwrap(), "mx.example.com.example.com");
+        assert_eq!(
+            x("$myhostname.$mydomain").unwrap(),
+            "mx.example.com.example.com"
+        );
         assert_eq!(x("${ myhostname}").unwrap(), "mx.example.com");
         assert_eq!(x("${undefined_xyz}-").unwrap(), "-");
         assert_eq!(x("${{a} == {b} ? {c} : {d}}").unwrap(), "d");
@@ -446,12 +523,24 @@ mod tests {
     #[test]
     fn reports_postfix_errors() {
         assert!(matches!(x("${foo"), Err(ExpandError::Truncated(_))));
-        assert!(matches!(x("$$foo $ x"), Err(ExpandError::EmptyMacroName(_))));
+        assert!(matches!(
+            x("$$foo $ x"),
+            Err(ExpandError::EmptyMacroName(_))
+        ));
         assert!(matches!(x("a$"), Err(ExpandError::EmptyMacroName(_))));
         assert!(matches!(x("${foo bar}"), Err(ExpandError::NameSyntax(_))));
-        assert!(matches!(x("${foo?{a}x}"), Err(ExpandError::ColonExpected(_))));
-        assert!(matches!(x("${foo?{a}:{b}c}"), Err(ExpandError::UnexpectedInput(_))));
-        assert!(matches!(x("${{a} = {b} ? {c} : {d}}"), Err(ExpandError::OperatorExpected(_))));
+        assert!(matches!(
+            x("${foo?{a}x}"),
+            Err(ExpandError::ColonExpected(_))
+        ));
+        assert!(matches!(
+            x("${foo?{a}:{b}c}"),
+            Err(ExpandError::UnexpectedInput(_))
+        ));
+        assert!(matches!(
+            x("${{a} = {b} ? {c} : {d}}"),
+            Err(ExpandError::OperatorExpected(_))
+        ));
         assert!(matches!(x("$loop1"), Err(ExpandError::Nesting(_))));
         assert_eq!(
             ExpandError::NameSyntax("foo>>> bar".into()).to_string(),

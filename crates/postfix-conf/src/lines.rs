@@ -72,7 +72,11 @@ pub(crate) struct Lines<'a> {
 impl<'a> Lines<'a> {
     /// Lines of the whole buffer.
     pub fn new(buf: &'a [u8]) -> Self {
-        Lines { buf, pos: 0, to: buf.len() }
+        Lines {
+            buf,
+            pos: 0,
+            to: buf.len(),
+        }
     }
 
     /// Lines of a sub-range that starts at a line start.
@@ -177,14 +181,26 @@ pub(crate) fn for_each_logical<E>(
                     s.last_line = line_no;
                 }
                 None => {
-                    open = Some(Span { start: l.start, end: l.next, line: line_no, last_line: line_no, orphan: true });
+                    open = Some(Span {
+                        start: l.start,
+                        end: l.next,
+                        line: line_no,
+                        last_line: line_no,
+                        orphan: true,
+                    });
                 }
             },
             LineKind::Start => {
                 if let Some(s) = open.take() {
                     f(s)?;
                 }
-                open = Some(Span { start: l.start, end: l.next, line: line_no, last_line: line_no, orphan: false });
+                open = Some(Span {
+                    start: l.start,
+                    end: l.next,
+                    line: line_no,
+                    last_line: line_no,
+                    orphan: false,
+                });
             }
         }
     }
@@ -195,9 +211,17 @@ pub(crate) fn for_each_logical<E>(
 }
 
 /// Content (Start/Continuation) lines inside `buf[from..to]`.
-pub(crate) fn content_lines(buf: &[u8], from: usize, to: usize) -> impl Iterator<Item = PhysLine> + '_ {
-    Lines::range(buf, from, to)
-        .filter(move |l| matches!(classify(&buf[l.start..l.end]), LineKind::Start | LineKind::Continuation))
+pub(crate) fn content_lines(
+    buf: &[u8],
+    from: usize,
+    to: usize,
+) -> impl Iterator<Item = PhysLine> + '_ {
+    Lines::range(buf, from, to).filter(move |l| {
+        matches!(
+            classify(&buf[l.start..l.end]),
+            LineKind::Start | LineKind::Continuation
+        )
+    })
 }
 
 #[cfg(test)]

@@ -85,7 +85,10 @@ fn lossy(b: &[u8]) -> String {
 /// line, because continuation lines begin with whitespace).
 fn name_of<'a>(buf: &'a [u8], rec: &Rec) -> &'a [u8] {
     let s = &buf[rec.start as usize..rec.span_end as usize];
-    let n = s.iter().position(|&c| is_space(c) || c == b'=' || c == 0).unwrap_or(s.len());
+    let n = s
+        .iter()
+        .position(|&c| is_space(c) || c == b'=' || c == 0)
+        .unwrap_or(s.len());
     &s[..n]
 }
 
@@ -108,7 +111,12 @@ impl MainCf {
         let mut orphans = Vec::new();
         for_each_logical(&buf, |sp| {
             // Offsets and line numbers fit in u32: the length was checked above.
-            let r = Rec { start: sp.start as u32, span_end: sp.end as u32, line: sp.line as u32, last_line: sp.last_line as u32 };
+            let r = Rec {
+                start: sp.start as u32,
+                span_end: sp.end as u32,
+                line: sp.line as u32,
+                last_line: sp.last_line as u32,
+            };
             Self::finish(&buf, r, sp.orphan, &mut recs, &mut orphans)
         })?;
         Ok(MainCf { buf, recs, orphans })
@@ -129,7 +137,11 @@ impl MainCf {
         let text = logical(buf, &r);
         let cut = until_nul(&text);
         if let Err(message) = split_nameval(cut) {
-            return Err(ParseError { line: r.line as LineNo, message: message.into(), text: lossy(cut) });
+            return Err(ParseError {
+                line: r.line as LineNo,
+                message: message.into(),
+                text: lossy(cut),
+            });
         }
         recs.push(r);
         Ok(())
@@ -159,7 +171,9 @@ impl MainCf {
 
     fn raw_value(&self, rec: &Rec) -> Vec<u8> {
         let text = logical(&self.buf, rec);
-        split_nameval(until_nul(&text)).map(|(_, v)| v.to_vec()).unwrap_or_default()
+        split_nameval(until_nul(&text))
+            .map(|(_, v)| v.to_vec())
+            .unwrap_or_default()
     }
 
     /// Every logical entry in file order, duplicates included.
@@ -179,20 +193,28 @@ impl MainCf {
 
     fn indices_of(&self, name: &str) -> Vec<usize> {
         let n = name.as_bytes();
-        (0..self.recs.len()).filter(|&i| name_of(&self.buf, &self.recs[i]) == n).collect()
+        (0..self.recs.len())
+            .filter(|&i| name_of(&self.buf, &self.recs[i]) == n)
+            .collect()
     }
 
     /// The effective (last) definition of `name`.
     pub fn get(&self, name: &str) -> Option<Entry> {
         let n = name.as_bytes();
-        self.recs.iter().rev().find(|r| name_of(&self.buf, r) == n).map(|r| self.entry(r))
+        self.recs
+            .iter()
+            .rev()
+            .find(|r| name_of(&self.buf, r) == n)
+            .map(|r| self.entry(r))
     }
 
     /// One entry per name (the last definition wins), sorted by name bytes like postconf.
     pub fn effective(&self) -> Vec<Entry> {
         let mut idx: Vec<usize> = (0..self.recs.len()).collect();
         // Stable sort keeps file order within a name, so the last of each run wins.
-        idx.sort_by(|&a, &b| name_of(&self.buf, &self.recs[a]).cmp(name_of(&self.buf, &self.recs[b])));
+        idx.sort_by(|&a, &b| {
+            name_of(&self.buf, &self.recs[a]).cmp(name_of(&self.buf, &self.recs[b]))
+        });
         let mut out: Vec<Entry> = Vec::new();
         let mut i = 0;
         while i < idx.len() {
@@ -217,7 +239,10 @@ impl MainCf {
             let more = if text.len() > 30 { "..." } else { "" };
             out.push(Warning {
                 line: o.line as LineNo,
-                message: format!("logical line must not start with whitespace: \"{}{more}\"", lossy(shown)),
+                message: format!(
+                    "logical line must not start with whitespace: \"{}{more}\"",
+                    lossy(shown)
+                ),
             });
         }
         let mut seen: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
@@ -228,7 +253,11 @@ impl MainCf {
                 if *old != value {
                     out.push(Warning {
                         line: r.line as LineNo,
-                        message: format!("overriding earlier entry: {}={}", lossy(&name), lossy(old)),
+                        message: format!(
+                            "overriding earlier entry: {}={}",
+                            lossy(&name),
+                            lossy(old)
+                        ),
                     });
                 }
             }
@@ -273,7 +302,11 @@ impl MainCf {
         let lines = content_lines(&self.buf, &self.recs[last]);
         if let Some((first, rest)) = lines.split_first() {
             let end = first.end_before_cr(&self.buf);
-            splices.push(Splice { start: first.start, end, text: format!("{name} = {value}").into_bytes() });
+            splices.push(Splice {
+                start: first.start,
+                end,
+                text: format!("{name} = {value}").into_bytes(),
+            });
             for l in rest {
                 splices.push(Splice::delete(l.start, l.next));
             }
@@ -292,7 +325,11 @@ impl MainCf {
         text.extend_from_slice(format!("{name} = {value}").as_bytes());
         text.extend_from_slice(eol);
         let at = self.buf.len();
-        self.commit(vec![Splice { start: at, end: at, text }])
+        self.commit(vec![Splice {
+            start: at,
+            end: at,
+            text,
+        }])
     }
 
     /// Removes every definition of `name` (start + continuation lines). false if none.
@@ -318,7 +355,11 @@ impl MainCf {
         let mut splices = Vec::new();
         for &i in &idx {
             for l in content_lines(&self.buf, &self.recs[i]) {
-                splices.push(Splice { start: l.start, end: l.start, text: b"#".to_vec() });
+                splices.push(Splice {
+                    start: l.start,
+                    end: l.start,
+                    text: b"#".to_vec(),
+                });
             }
         }
         // Turning whole logical entries into comments leaves a valid document.

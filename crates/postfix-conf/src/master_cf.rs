@@ -68,7 +68,11 @@ impl Service {
 
     /// The effective (last) `-o name=...`.
     pub fn get_override(&self, name: &str) -> Option<Override> {
-        self.overrides.iter().rev().find(|o| o.name == name).cloned()
+        self.overrides
+            .iter()
+            .rev()
+            .find(|o| o.name == name)
+            .cloned()
     }
 }
 
@@ -139,10 +143,14 @@ fn extpar(tok: &[u8]) -> (&[u8], Option<String>) {
         }
     }
     let (inner, err) = match close {
-        None => (&tok[1..], Some(format!("missing '}}' in \"{}\"", lossy(tok)))),
-        Some(i) if i + 1 != tok.len() => {
-            (&tok[1..i], Some(format!("syntax error after '}}' in \"{}\"", lossy(tok))))
-        }
+        None => (
+            &tok[1..],
+            Some(format!("missing '}}' in \"{}\"", lossy(tok))),
+        ),
+        Some(i) if i + 1 != tok.len() => (
+            &tok[1..i],
+            Some(format!("syntax error after '}}' in \"{}\"", lossy(tok))),
+        ),
         Some(i) => (&tok[1..i], None),
     };
     (crate::lines::trim(inner), err)
@@ -171,7 +179,10 @@ impl Logical {
         let mut line_no = span.line;
         let mut last_start = span.start;
         for l in content_lines(buf, span.start, span.end) {
-            line_no += buf[last_start..l.start].iter().filter(|&&c| c == b'\n').count();
+            line_no += buf[last_start..l.start]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count();
             last_start = l.start;
             segs.push((text.len(), l.start, line_no));
             text.extend_from_slice(&buf[l.start..l.end]);
@@ -213,7 +224,11 @@ impl Logical {
             }
             let (bs, line) = self.map(start);
             let (be, _) = self.map(i - 1);
-            out.push(Tok { start: bs, end: be + 1, line });
+            out.push(Tok {
+                start: bs,
+                end: be + 1,
+                line,
+            });
         }
         out
     }
@@ -277,15 +292,26 @@ impl MasterCf {
             if seen.insert(key.clone(), ()).is_some() {
                 warnings.push(Warning {
                     line: r.span.line,
-                    message: format!("duplicate entry for service \"{key}\" -- using the last entry"),
+                    message: format!(
+                        "duplicate entry for service \"{key}\" -- using the last entry"
+                    ),
                 });
             }
         }
         warnings.sort_by_key(|w| w.line);
-        Ok(MasterCf { buf, recs, warnings })
+        Ok(MasterCf {
+            buf,
+            recs,
+            warnings,
+        })
     }
 
-    fn entry(buf: &[u8], span: Span, lg: &Logical, warnings: &mut Vec<Warning>) -> Result<SvcRec, ParseError> {
+    fn entry(
+        buf: &[u8],
+        span: Span,
+        lg: &Logical,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<SvcRec, ParseError> {
         let toks = lg.tokens();
         let text = |t: &Tok| &buf[t.start..t.end];
         let err = |message: String| ParseError {
@@ -343,8 +369,17 @@ impl MasterCf {
             match split_nameval(until_nul(nv)) {
                 Ok((n, v)) => {
                     let name = lossy(n);
-                    overrides.push(Override { name: name.clone(), value: lossy(v), line });
-                    opts.push(OptLoc { name, opt: k, val, o_at });
+                    overrides.push(Override {
+                        name: name.clone(),
+                        value: lossy(v),
+                        line,
+                    });
+                    opts.push(OptLoc {
+                        name,
+                        opt: k,
+                        val,
+                        o_at,
+                    });
                 }
                 Err(m) => warn(line, format!("{m}: \"{}\"", lossy(nv))),
             }
@@ -379,7 +414,14 @@ impl MasterCf {
             args,
             overrides,
         };
-        Ok(SvcRec { span, toks, opt_end, last_group, opts, service })
+        Ok(SvcRec {
+            span,
+            toks,
+            opt_end,
+            last_group,
+            opts,
+            service,
+        })
     }
 
     /// The document's bytes (identical to the input when unedited).
@@ -448,8 +490,11 @@ impl MasterCf {
             merged.push(r);
         }
         for l in content_lines(buf, rec.span.start, rec.span.end) {
-            let inside: Vec<(usize, usize)> =
-                merged.iter().copied().filter(|r| r.0 >= l.start && r.1 <= l.end).collect();
+            let inside: Vec<(usize, usize)> = merged
+                .iter()
+                .copied()
+                .filter(|r| r.0 >= l.start && r.1 <= l.end)
+                .collect();
             if inside.is_empty() {
                 continue;
             }
@@ -494,7 +539,9 @@ impl MasterCf {
     pub fn set_override(&mut self, key: &str, name: &str, value: &str) -> Result<bool, EditError> {
         check_name(name)?;
         check_master_value(name, value)?;
-        let i = self.find(key).ok_or_else(|| EditError::NoSuchService(key.to_string()))?;
+        let i = self
+            .find(key)
+            .ok_or_else(|| EditError::NoSuchService(key.to_string()))?;
         let rec = &self.recs[i];
         let matches: Vec<&OptLoc> = rec.opts.iter().filter(|o| o.name == name).collect();
         let nv = if value.bytes().any(is_space) {
@@ -504,7 +551,12 @@ impl MasterCf {
         };
         let mut splices;
         if let Some((last, earlier)) = matches.split_last() {
-            let current = rec.service.overrides.iter().filter(|o| o.name == name).next_back();
+            let current = rec
+                .service
+                .overrides
+                .iter()
+                .filter(|o| o.name == name)
+                .next_back();
             if earlier.is_empty() && current.is_some_and(|o| o.value == value) {
                 return Ok(false);
             }
@@ -512,11 +564,19 @@ impl MasterCf {
             match last.val {
                 Some(v) => {
                     let t = rec.toks[v];
-                    splices.push(Splice { start: t.start, end: t.end, text: nv.into_bytes() });
+                    splices.push(Splice {
+                        start: t.start,
+                        end: t.end,
+                        text: nv.into_bytes(),
+                    });
                 }
                 None => {
                     let t = rec.toks[last.opt];
-                    splices.push(Splice { start: t.start + last.o_at + 1, end: t.end, text: format!(" {nv}").into_bytes() });
+                    splices.push(Splice {
+                        start: t.start + last.o_at + 1,
+                        end: t.end,
+                        text: format!(" {nv}").into_bytes(),
+                    });
                 }
             }
         } else {
@@ -538,25 +598,41 @@ impl MasterCf {
             if let Some(l) = line {
                 let cr_end = l.end_before_cr(buf);
                 let own_line = last_tok.end <= cr_end
-                    && buf[l.start..first.start].iter().all(|&c| c == b' ' || c == b'\t')
+                    && buf[l.start..first.start]
+                        .iter()
+                        .all(|&c| c == b' ' || c == b'\t')
                     && buf[last_tok.end..cr_end].iter().all(|&c| is_space(c))
                     && first.start > l.start;
                 if own_line {
                     let term = l.terminator(buf);
-                    let eol = if term.is_empty() { dominant_eol(buf) } else { term };
+                    let eol = if term.is_empty() {
+                        dominant_eol(buf)
+                    } else {
+                        term
+                    };
                     let mut text = eol.to_vec();
                     text.extend_from_slice(&buf[l.start..first.start]);
                     text.extend_from_slice(format!("-o {nv}").as_bytes());
-                    return Splice { start: cr_end, end: cr_end, text };
+                    return Splice {
+                        start: cr_end,
+                        end: cr_end,
+                        text,
+                    };
                 }
             }
         }
-        Splice { start: last_tok.end, end: last_tok.end, text: format!(" -o {nv}").into_bytes() }
+        Splice {
+            start: last_tok.end,
+            end: last_tok.end,
+            text: format!(" -o {nv}").into_bytes(),
+        }
     }
 
     /// Removes every `-o name=...` of the entry; a line left with only whitespace is removed.
     pub fn remove_override(&mut self, key: &str, name: &str) -> Result<bool, EditError> {
-        let i = self.find(key).ok_or_else(|| EditError::NoSuchService(key.to_string()))?;
+        let i = self
+            .find(key)
+            .ok_or_else(|| EditError::NoSuchService(key.to_string()))?;
         let rec = &self.recs[i];
         let matches: Vec<&OptLoc> = rec.opts.iter().filter(|o| o.name == name).collect();
         if matches.is_empty() {

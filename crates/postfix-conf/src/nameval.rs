@@ -31,7 +31,8 @@ pub(crate) fn split_nameval(line: &[u8]) -> Result<(&[u8], &[u8]), &'static str>
     if name.is_empty() {
         return Err(MISSING_NAME);
     }
-    let (_, value) = value_part(rest).map_err(|_: nom::Err<nom::error::Error<&[u8]>>| MISSING_EQ)?;
+    let (_, value) =
+        value_part(rest).map_err(|_: nom::Err<nom::error::Error<&[u8]>>| MISSING_EQ)?;
     Ok((name, value))
 }
 
@@ -43,7 +44,10 @@ mod tests {
     fn splits_like_postfix() {
         assert_eq!(split_nameval(b"a = b = c "), Ok((&b"a"[..], &b"b = c"[..])));
         assert_eq!(split_nameval(b"a=\r"), Ok((&b"a"[..], &b""[..])));
-        assert_eq!(split_nameval(b"relayhost    = x"), Ok((&b"relayhost"[..], &b"x"[..])));
+        assert_eq!(
+            split_nameval(b"relayhost    = x"),
+            Ok((&b"relayhost"[..], &b"x"[..]))
+        );
         assert_eq!(split_nameval(b"=foo"), Err(MISSING_NAME));
         assert_eq!(split_nameval(b""), Err(MISSING_NAME));
         assert_eq!(split_nameval(b"bogus line"), Err(MISSING_EQ));

@@ -11,7 +11,11 @@ pub(crate) struct Splice {
 impl Splice {
     /// Deletes a range.
     pub fn delete(start: usize, end: usize) -> Self {
-        Splice { start, end, text: Vec::new() }
+        Splice {
+            start,
+            end,
+            text: Vec::new(),
+        }
     }
 }
 
@@ -45,8 +49,16 @@ mod tests {
         let out = apply(
             b"abcdef",
             vec![
-                Splice { start: 4, end: 5, text: b"X".to_vec() },
-                Splice { start: 0, end: 0, text: b"#".to_vec() },
+                Splice {
+                    start: 4,
+                    end: 5,
+                    text: b"X".to_vec(),
+                },
+                Splice {
+                    start: 0,
+                    end: 0,
+                    text: b"#".to_vec(),
+                },
                 Splice::delete(1, 3),
             ],
         );

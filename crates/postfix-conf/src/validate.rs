@@ -5,11 +5,17 @@ use crate::expand::check_syntax;
 use crate::lines::is_space;
 
 fn bad_name(name: &str, reason: &str) -> EditError {
-    EditError::InvalidName { name: name.to_string(), reason: reason.to_string() }
+    EditError::InvalidName {
+        name: name.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn bad_value(name: &str, reason: impl Into<String>) -> EditError {
-    EditError::InvalidValue { name: name.to_string(), reason: reason.into() }
+    EditError::InvalidValue {
+        name: name.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// A parameter name: non-empty printable ASCII without whitespace, `=`, braces, and not
@@ -26,7 +32,10 @@ pub(crate) fn check_name(name: &str) -> Result<(), EditError> {
     }
     for c in name.bytes() {
         if !c.is_ascii_graphic() || matches!(c, b'=' | b'{' | b'}') {
-            return Err(bad_name(name, "only printable ASCII without whitespace, '=', '{' or '}'"));
+            return Err(bad_name(
+                name,
+                "only printable ASCII without whitespace, '=', '{' or '}'",
+            ));
         }
     }
     Ok(())
@@ -36,13 +45,19 @@ pub(crate) fn check_name(name: &str) -> Result<(), EditError> {
 fn check_common(name: &str, value: &str) -> Result<(), EditError> {
     let b = value.as_bytes();
     if b.contains(&b'\n') || b.contains(&b'\r') {
-        return Err(bad_value(name, "a newline or carriage return would change the file structure"));
+        return Err(bad_value(
+            name,
+            "a newline or carriage return would change the file structure",
+        ));
     }
     if b.contains(&0) {
         return Err(bad_value(name, "a NUL byte ends the value for Postfix"));
     }
     if b.first().is_some_and(|&c| is_space(c)) || b.last().is_some_and(|&c| is_space(c)) {
-        return Err(bad_value(name, "leading or trailing whitespace is trimmed by Postfix"));
+        return Err(bad_value(
+            name,
+            "leading or trailing whitespace is trimmed by Postfix",
+        ));
     }
     check_syntax(value).map_err(|e| bad_value(name, format!("malformed $ syntax: {e}")))
 }
@@ -50,7 +65,10 @@ fn check_common(name: &str, value: &str) -> Result<(), EditError> {
 /// A main.cf value: single line, no edge whitespace, no leading `#`, valid `$` syntax.
 pub(crate) fn check_main_value(name: &str, value: &str) -> Result<(), EditError> {
     if value.starts_with('#') {
-        return Err(bad_value(name, "a leading '#' reads as a comment in match lists"));
+        return Err(bad_value(
+            name,
+            "a leading '#' reads as a comment in match lists",
+        ));
     }
     check_common(name, value)
 }

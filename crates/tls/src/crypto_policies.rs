@@ -164,12 +164,11 @@ impl Baseline {
     /// protocol floor of a fresh context (which applies the system `openssl.cnf`, as Postfix's
     /// contexts do). Without a configured floor, OpenSSL's is TLSv1 (SSLv3 is not built).
     pub fn openssl_default() -> Result<Baseline, TlsError> {
-        let mut builder = SslContextBuilder::new(SslMethod::tls()).map_err(|e| {
-            TlsError::OpenSsl {
+        let mut builder =
+            SslContextBuilder::new(SslMethod::tls()).map_err(|e| TlsError::OpenSsl {
                 context: "creating an SSL context".into(),
                 reason: reason_of(&e),
-            }
-        })?;
+            })?;
         let min = builder
             .min_proto_version()
             .and_then(protocol_of_version)
@@ -275,7 +274,10 @@ fn parse_opensslcnf(path: &Path) -> Result<OpensslCnf, TlsError> {
             continue;
         }
         let Some((key, value)) = line.split_once('=') else {
-            return Err(err(lineno, format!("expected \"key = value\", found \"{line}\"")));
+            return Err(err(
+                lineno,
+                format!("expected \"key = value\", found \"{line}\""),
+            ));
         };
         let (key, value) = (key.trim(), value.trim());
         if key.is_empty() {
@@ -312,7 +314,10 @@ fn parse_opensslcnf(path: &Path) -> Result<OpensslCnf, TlsError> {
         max_protocol: cnf.max_protocol,
     };
     if let Err(e) = supported_ciphers(&cipher_string, ctx) {
-        return Err(err(lineno, format!("CipherString rejected by OpenSSL: {e}")));
+        return Err(err(
+            lineno,
+            format!("CipherString rejected by OpenSSL: {e}"),
+        ));
     }
     cnf.cipher_string = cipher_string;
     Ok(cnf)

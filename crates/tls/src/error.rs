@@ -129,7 +129,11 @@ pub fn reason_of(err: &openssl::error::ErrorStack) -> String {
     let reasons: Vec<String> = err
         .errors()
         .iter()
-        .map(|e| e.reason().map(str::to_string).unwrap_or_else(|| e.to_string()))
+        .map(|e| {
+            e.reason()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.to_string())
+        })
         .collect();
     if reasons.is_empty() {
         "unknown OpenSSL error".to_string()

@@ -63,7 +63,8 @@ fn curve_nid(name: &str) -> Option<Nid> {
 
 /// Generates a key of the given type.
 pub fn generate_key(spec: &KeySpec) -> Result<PKey<Private>, TlsError> {
-    let ossl = |e: openssl::error::ErrorStack| TlsError::openssl(format!("generating {spec:?}"), &e);
+    let ossl =
+        |e: openssl::error::ErrorStack| TlsError::openssl(format!("generating {spec:?}"), &e);
     match spec {
         KeySpec::Rsa(bits) => {
             if *bits < 512 || *bits > 16384 {
@@ -101,12 +102,15 @@ pub fn self_signed(
     let start = now + not_before_days * 86_400;
     let end = start + valid_days * 86_400;
     let mut name = X509NameBuilder::new().map_err(ossl)?;
-    name.append_entry_by_nid(Nid::COMMONNAME, host).map_err(ossl)?;
+    name.append_entry_by_nid(Nid::COMMONNAME, host)
+        .map_err(ossl)?;
     let name = name.build();
     let mut b = X509::builder().map_err(ossl)?;
     b.set_version(2).map_err(ossl)?;
     let mut serial = BigNum::new().map_err(ossl)?;
-    serial.rand(64, MsbOption::MAYBE_ZERO, false).map_err(ossl)?;
+    serial
+        .rand(64, MsbOption::MAYBE_ZERO, false)
+        .map_err(ossl)?;
     let serial = serial.to_asn1_integer().map_err(ossl)?;
     b.set_serial_number(&serial).map_err(ossl)?;
     b.set_subject_name(&name).map_err(ossl)?;
@@ -155,8 +159,9 @@ pub fn load_cert_spec(spec: &CertSpec) -> Result<CertKey, TlsError> {
         CertSpec::Files { cert, key } => {
             let cert_pem = std::fs::read(cert).map_err(|e| TlsError::io(cert, e))?;
             let key_pem = std::fs::read(key).map_err(|e| TlsError::io(key, e))?;
-            let mut certs = X509::stack_from_pem(&cert_pem)
-                .map_err(|e| TlsError::openssl(format!("{}: reading certificates", cert.display()), &e))?;
+            let mut certs = X509::stack_from_pem(&cert_pem).map_err(|e| {
+                TlsError::openssl(format!("{}: reading certificates", cert.display()), &e)
+            })?;
             if certs.is_empty() {
                 return Err(TlsError::OpenSsl {
                     context: format!("{}: reading certificates", cert.display()),
@@ -164,8 +169,9 @@ pub fn load_cert_spec(spec: &CertSpec) -> Result<CertKey, TlsError> {
                 });
             }
             let leaf = certs.remove(0);
-            let key = PKey::private_key_from_pem(&key_pem)
-                .map_err(|e| TlsError::openssl(format!("{}: reading the private key", key.display()), &e))?;
+            let key = PKey::private_key_from_pem(&key_pem).map_err(|e| {
+                TlsError::openssl(format!("{}: reading the private key", key.display()), &e)
+            })?;
             Ok(CertKey {
                 cert: leaf,
                 chain: certs,

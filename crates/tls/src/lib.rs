@@ -17,7 +17,9 @@ pub mod server_model;
 pub mod simulate;
 pub mod tlsa;
 
-pub use ciphers::{compare, evaluate_postfix, postfix_cipher_string, supported_ciphers, CipherInfo, EvalContext};
+pub use ciphers::{
+    compare, evaluate_postfix, postfix_cipher_string, supported_ciphers, CipherInfo, EvalContext,
+};
 pub use crypto_policies::{Baseline, CryptoPolicy};
 pub use error::{reason_of, TlsError};
 pub use keys::{CertSpec, KeySpec};

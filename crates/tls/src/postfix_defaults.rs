@@ -78,8 +78,12 @@ pub fn default_value(name: &str, version: PostfixVersion) -> Option<&'static str
         | "smtpd_tls_eccert_file"
         | "smtpd_tls_dcert_file"
         | "smtpd_tls_chain_files" => "",
-        "smtpd_use_tls" | "smtpd_enforce_tls" | "smtpd_tls_wrappermode" | "smtpd_tls_auth_only"
-        | "smtpd_tls_ask_ccert" | "tls_preempt_cipherlist" => "no",
+        "smtpd_use_tls"
+        | "smtpd_enforce_tls"
+        | "smtpd_tls_wrappermode"
+        | "smtpd_tls_auth_only"
+        | "smtpd_tls_ask_ccert"
+        | "tls_preempt_cipherlist" => "no",
         "smtpd_tls_eecdh_grade" => "auto",
         "tls_eecdh_auto_curves" => {
             if version >= PostfixVersion::new(3, 10) {

@@ -271,7 +271,10 @@ impl<S: Read + Write + Timed> Smtp<S> {
         if ehlo.code != 250 {
             return Err(self.unexpected("EHLO", &format!("{} {}", ehlo.code, ehlo.text())));
         }
-        Ok((banner.lines.join("\n"), ehlo.lines.into_iter().skip(1).collect()))
+        Ok((
+            banner.lines.join("\n"),
+            ehlo.lines.into_iter().skip(1).collect(),
+        ))
     }
 }
 
@@ -331,7 +334,10 @@ fn tls_handshake(
     };
     let left = deadline.saturating_duration_since(Instant::now());
     if left < Duration::from_millis(1) {
-        return (HandshakeOutcome::failed("timeout before TLS handshake"), None);
+        return (
+            HandshakeOutcome::failed("timeout before TLS handshake"),
+            None,
+        );
     }
     tcp.set_timeout(left.min(opts.timeout));
     let mut ssl = match Ssl::new(&ctx) {
@@ -365,7 +371,12 @@ fn tls_handshake(
             let text = match e.ssl_error() {
                 Some(stack) if !stack.errors().is_empty() => crate::reason_of(stack),
                 _ => match e.io_error() {
-                    Some(io) if matches!(io.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    Some(io)
+                        if matches!(
+                            io.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
                         "timeout during TLS handshake".to_string()
                     }
                     Some(io) => io.to_string(),
@@ -449,7 +460,8 @@ fn offers_starttls(ehlo: &[String]) -> bool {
 /// connection refused, timeout, a banner or EHLO reply that is not 220/250. Failures of a
 /// client's own connection are recorded in its outcome.
 pub fn probe(opts: &ProbeOptions) -> Result<ProbeReport, TlsError> {
-    let modern = newest_profile().ok_or_else(|| TlsError::Profiles("no built-in profiles".into()))?;
+    let modern =
+        newest_profile().ok_or_else(|| TlsError::Profiles("no built-in profiles".into()))?;
     let mut report = ProbeReport {
         target: opts.target(),
         banner: String::new(),
@@ -515,7 +527,9 @@ pub fn probe(opts: &ProbeOptions) -> Result<ProbeReport, TlsError> {
             None => HandshakeOutcome::failed("server did not offer STARTTLS"),
         },
     };
-    report.modern_tls12_plus =
-        modern_outcome.ok && modern_outcome.protocol().is_some_and(|p| p >= Protocol::Tls1_2);
+    report.modern_tls12_plus = modern_outcome.ok
+        && modern_outcome
+            .protocol()
+            .is_some_and(|p| p >= Protocol::Tls1_2);
     Ok(report)
 }

@@ -55,7 +55,10 @@ pub fn load_profiles_json(json: &str) -> Result<Vec<ClientProfile>, TlsError> {
             return Err(TlsError::Profiles("a profile has an empty id".into()));
         }
         if !seen.insert(p.id.as_str()) {
-            return Err(TlsError::Profiles(format!("duplicate profile id \"{}\"", p.id)));
+            return Err(TlsError::Profiles(format!(
+                "duplicate profile id \"{}\"",
+                p.id
+            )));
         }
         if p.min_protocol > p.max_protocol {
             return Err(TlsError::Profiles(format!(

@@ -270,11 +270,13 @@ pub fn parse_protocols(
                 range.ceiling = bound;
             }
         } else if let Some(name) = tok.strip_prefix('!') {
-            exclude.push(protocol_table(name).ok_or_else(|| {
-                bad(format!("unknown protocol \"{name}\""))
-            })?);
+            exclude.push(
+                protocol_table(name).ok_or_else(|| bad(format!("unknown protocol \"{name}\"")))?,
+            );
         } else {
-            include.push(protocol_table(tok).ok_or_else(|| bad(format!("unknown protocol \"{tok}\"")))?);
+            include.push(
+                protocol_table(tok).ok_or_else(|| bad(format!("unknown protocol \"{tok}\"")))?,
+            );
         }
     }
     if !include.is_empty() {
@@ -316,15 +318,24 @@ mod tests {
     #[test]
     fn wire_round_trip() {
         for p in Protocol::ALL {
-            assert_eq!(Protocol::from_wire_version(p.wire_version().into()), Some(p));
+            assert_eq!(
+                Protocol::from_wire_version(p.wire_version().into()),
+                Some(p)
+            );
             assert_eq!(Protocol::from_name(p.name()), Some(p));
         }
     }
 
     #[test]
     fn version_parse() {
-        assert_eq!(PostfixVersion::parse("3.7.11"), Some(PostfixVersion::new(3, 7)));
-        assert_eq!(PostfixVersion::parse("3.10-20250101"), Some(PostfixVersion::new(3, 10)));
+        assert_eq!(
+            PostfixVersion::parse("3.7.11"),
+            Some(PostfixVersion::new(3, 7))
+        );
+        assert_eq!(
+            PostfixVersion::parse("3.10-20250101"),
+            Some(PostfixVersion::new(3, 10))
+        );
         assert!(PostfixVersion::new(3, 10) > PostfixVersion::new(3, 9));
         assert_eq!(PostfixVersion::parse("x"), None);
     }

@@ -207,7 +207,9 @@ pub fn postfix_server_tls(
     }
     let bounds = protocol_range.bounds();
     if bounds.is_none() {
-        warnings.push(format!("{protocols_parameter} = {protocols} enables no protocol"));
+        warnings.push(format!(
+            "{protocols_parameter} = {protocols} enables no protocol"
+        ));
     }
 
     // Certificates.
@@ -222,7 +224,8 @@ pub fn postfix_server_tls(
             });
         }
         if !get("smtpd_tls_cert_file").trim().is_empty() {
-            warnings.push("smtpd_tls_cert_file is ignored because smtpd_tls_chain_files is set".into());
+            warnings
+                .push("smtpd_tls_cert_file is ignored because smtpd_tls_chain_files is set".into());
         }
     } else {
         for (c, k) in [
@@ -284,8 +287,15 @@ pub fn postfix_server_tls(
                 cert: first.cert.clone(),
                 key: first.key.clone(),
             },
-            prefer_server_order: bool_param("tls_preempt_cipherlist", &get("tls_preempt_cipherlist"))?,
-            groups: server_groups(&get("smtpd_tls_eecdh_grade"), &get("tls_eecdh_auto_curves"), &get("tls_ffdhe_auto_groups")),
+            prefer_server_order: bool_param(
+                "tls_preempt_cipherlist",
+                &get("tls_preempt_cipherlist"),
+            )?,
+            groups: server_groups(
+                &get("smtpd_tls_eecdh_grade"),
+                &get("tls_eecdh_auto_curves"),
+                &get("tls_ffdhe_auto_groups"),
+            ),
             tls13_ciphersuites: None,
         }),
     };
@@ -315,7 +325,11 @@ pub fn postfix_server_tls(
 fn server_groups(eecdh_grade: &str, curves: &str, ffdhe: &str) -> Option<String> {
     let mut groups: Vec<String> = Vec::new();
     if !eecdh_grade.trim().eq_ignore_ascii_case("none") {
-        groups.extend(list(curves).into_iter().filter(|g| !g.starts_with('?') && g != "DEFAULT"));
+        groups.extend(
+            list(curves)
+                .into_iter()
+                .filter(|g| !g.starts_with('?') && g != "DEFAULT"),
+        );
     }
     groups.extend(list(ffdhe));
     if groups.is_empty() {

@@ -152,10 +152,13 @@ fn build_server_context(server: &ServerTls) -> Result<SslContext, TlsError> {
     b.set_certificate(&ck.cert)
         .map_err(ossl("loading the server certificate"))?;
     for c in ck.chain {
-        b.add_extra_chain_cert(c).map_err(ossl("loading the server chain"))?;
+        b.add_extra_chain_cert(c)
+            .map_err(ossl("loading the server chain"))?;
     }
-    b.set_private_key(&ck.key).map_err(ossl("loading the server key"))?;
-    b.check_private_key().map_err(ossl("checking the server key"))?;
+    b.set_private_key(&ck.key)
+        .map_err(ossl("loading the server key"))?;
+    b.check_private_key()
+        .map_err(ossl("checking the server key"))?;
     Ok(b.build())
 }
 
@@ -164,12 +167,7 @@ fn set_dh_auto(b: &mut SslContextBuilder) {
     // SAFETY: SSL_CTX_set_dh_auto(ctx, 1) is the macro for this ctrl call on a valid SSL_CTX;
     // it only sets a flag and cannot fail in a way that leaves the context invalid.
     unsafe {
-        openssl_sys::SSL_CTX_ctrl(
-            b.as_ptr(),
-            SSL_CTRL_SET_DH_AUTO,
-            1,
-            std::ptr::null_mut(),
-        );
+        openssl_sys::SSL_CTX_ctrl(b.as_ptr(), SSL_CTRL_SET_DH_AUTO, 1, std::ptr::null_mut());
     }
 }
 
@@ -224,8 +222,24 @@ pub fn client_context(client: &ClientProfile) -> Result<SslContext, String> {
     Ok(ctx)
 }
 
-fn build_client_context(client: &ClientProfile) -> Result<SslContext, String> {
-    let r = |e: openssl::error::ErrorStack| reason_of(&e);
+/// What a client profile becomes on this libssl: only the names it knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EffectiveClient {
+    /// TLS <= 1.2 ciphers (OpenSSL names, `:`-separated), without `@SECLEVEL`.
+    pub ciphers: String,
+    /// TLS 1.3 suites (`:`-separated; empty when the client has no TLS 1.3).
+    pub tls13_ciphersuites: String,
+    /// Groups (`:`-separated; empty: library default).
+    pub groups: String,
+    /// Lowest protocol (raised to TLS 1.3 when only TLS 1.3 suites are usable).
+    pub min_protocol: Protocol,
+    /// Highest protocol.
+    pub max_protocol: Protocol,
+}
+
+/// Filters a profile down to what this libssl supports. Err is the outcome text
+/// ([`NO_CLIENT_CIPHER`]) when nothing is left.
+pub fn effective_client(client: &ClientProfile) -> Result<EffectiveClient, String> {
     let known: &BTreeSet<String> = known_cipher_names();
     let ciphers: Vec<&str> = client
         .ciphers
@@ -240,24 +254,38 @@ fn build_client_context(client: &ClientProfile) -> Result<SslContext, String> {
     if ciphers.is_empty() && suites.is_empty() {
         return Err(NO_CLIENT_CIPHER.to_string());
     }
+    let min_protocol = if ciphers.is_empty() {
+        // Only TLS 1.3 suites are usable: the client can only speak TLS 1.3.
+        Protocol::Tls1_3
+    } else {
+        client.min_protocol
+    };
+    Ok(EffectiveClient {
+        ciphers: ciphers.join(":"),
+        tls13_ciphersuites: suites,
+        groups: filter_known(&client.groups, is_known_group),
+        min_protocol,
+        max_protocol: client.max_protocol,
+    })
+}
+
+fn build_client_context(client: &ClientProfile) -> Result<SslContext, String> {
+    let r = |e: openssl::error::ErrorStack| reason_of(&e);
+    let eff = effective_client(client)?;
     let mut b = SslContextBuilder::new(SslMethod::tls_client()).map_err(r)?;
     b.set_security_level(0);
     b.set_verify(SslVerifyMode::NONE);
-    let mut min = client.min_protocol;
-    if ciphers.is_empty() {
-        // Only TLS 1.3 suites are usable: the client can only speak TLS 1.3.
-        min = Protocol::Tls1_3;
-    } else {
-        b.set_cipher_list(&format!("{}:@SECLEVEL=0", ciphers.join(":")))
+    if !eff.ciphers.is_empty() {
+        b.set_cipher_list(&format!("{}:@SECLEVEL=0", eff.ciphers))
             .map_err(r)?;
     }
-    b.set_ciphersuites(&suites).map_err(r)?;
-    b.set_min_proto_version(min.to_ssl_version()).map_err(r)?;
-    b.set_max_proto_version(client.max_protocol.to_ssl_version())
+    b.set_ciphersuites(&eff.tls13_ciphersuites).map_err(r)?;
+    b.set_min_proto_version(eff.min_protocol.to_ssl_version())
         .map_err(r)?;
-    let groups = filter_known(&client.groups, is_known_group);
-    if !groups.is_empty() {
-        b.set_groups_list(&groups).map_err(r)?;
+    b.set_max_proto_version(eff.max_protocol.to_ssl_version())
+        .map_err(r)?;
+    if !eff.groups.is_empty() {
+        b.set_groups_list(&eff.groups).map_err(r)?;
     }
     Ok(b.build())
 }
@@ -403,7 +431,10 @@ pub fn handshake(server: &SslContext, client: &SslContext) -> HandshakeOutcome {
 }
 
 /// Runs every client against `server`, in order.
-pub fn simulate_matrix(server: &ServerTls, clients: &[ClientProfile]) -> Vec<(String, HandshakeOutcome)> {
+pub fn simulate_matrix(
+    server: &ServerTls,
+    clients: &[ClientProfile],
+) -> Vec<(String, HandshakeOutcome)> {
     clients
         .iter()
         .map(|c| (c.id.clone(), simulate(server, c)))

@@ -26,7 +26,10 @@ pub struct TlsaRecord {
 impl TlsaRecord {
     /// The record data as `dig` prints it: `3 1 1 <hex>`.
     pub fn rdata(&self) -> String {
-        format!("{} {} {} {}", self.usage, self.selector, self.matching, self.data)
+        format!(
+            "{} {} {} {}",
+            self.usage, self.selector, self.matching, self.data
+        )
     }
 
     /// The zone-file line for an MX host and port: `_25._tcp.mx.example.org. IN TLSA 3 1 1 <hex>`.
@@ -84,8 +87,9 @@ pub fn tlsa_2_1_1(issuer: &X509Ref) -> Result<TlsaRecord, TlsError> {
 /// All certificates of a PEM file, in file order (private-key blocks are skipped).
 pub fn read_certs(path: &Path) -> Result<Vec<X509>, TlsError> {
     let pem = std::fs::read(path).map_err(|e| TlsError::io(path, e))?;
-    let certs = X509::stack_from_pem(&pem)
-        .map_err(|e| TlsError::openssl(format!("{}: parsing PEM certificates", path.display()), &e))?;
+    let certs = X509::stack_from_pem(&pem).map_err(|e| {
+        TlsError::openssl(format!("{}: parsing PEM certificates", path.display()), &e)
+    })?;
     if certs.is_empty() {
         return Err(TlsError::OpenSsl {
             context: format!("{}: parsing PEM certificates", path.display()),

@@ -149,12 +149,20 @@ fn fmt_secs(d: Duration) -> String {
     }
 }
 
-fn reload_failed_message(report: &CommitReport, restored: bool, restore_error: Option<&str>) -> String {
+fn reload_failed_message(
+    report: &CommitReport,
+    restored: bool,
+    restore_error: Option<&str>,
+) -> String {
     let (command, output) = match &report.reload {
         Some(r) => (r.command.as_str(), r.output.as_str()),
         None => ("", ""),
     };
-    let output = if output.is_empty() { "(no output)" } else { output };
+    let output = if output.is_empty() {
+        "(no output)"
+    } else {
+        output
+    };
     let outcome = match (restored, restore_error) {
         (true, _) => match &report.backup {
             Some(b) => format!("the previous files were restored (snapshot {})", b.id),

@@ -90,7 +90,9 @@ pub(crate) fn sibling(target: &Path, kind: &str) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parent_dir(target).join(format!(".{name}.pftls-{kind}-{}", std::process::id()))
+    // Hidden already (the journal): do not add a second dot.
+    let dot = if name.starts_with('.') { "" } else { "." };
+    parent_dir(target).join(format!("{dot}{name}.pftls-{kind}-{}", std::process::id()))
 }
 
 /// fsync a directory so that renames/creations inside it are durable.
@@ -146,7 +148,8 @@ fn write_new_file_inner(
         r => r,
     }
     .map_err(|e| TxnError::io(path, "create", e))?;
-    f.write_all(bytes).map_err(|e| TxnError::io(path, "write", e))?;
+    f.write_all(bytes)
+        .map_err(|e| TxnError::io(path, "write", e))?;
     if let Some(m) = meta {
         // chown before chmod: chown clears set-id bits.
         std::os::unix::fs::fchown(&f, Some(m.uid), Some(m.gid))
@@ -155,7 +158,8 @@ fn write_new_file_inner(
             .map_err(|e| TxnError::io(path, "set mode", e))?;
     }
     if let Some(src) = xattrs_from {
-        xattr::copy_xattrs(src, &f).map_err(|e| TxnError::io(path, "copy extended attributes", e))?;
+        xattr::copy_xattrs(src, &f)
+            .map_err(|e| TxnError::io(path, "copy extended attributes", e))?;
     }
     f.sync_all().map_err(|e| TxnError::io(path, "fsync", e))?;
     Ok(())

@@ -138,9 +138,9 @@ fn jerr(path: &Path, e: TxnError) -> TxnError {
     }
 }
 
-/// Remove `..pftls-journal.pftls-tmp-*` left by a crash while the journal itself was written.
+/// Remove `.pftls-journal.pftls-tmp-*` left by a crash while the journal itself was written.
 fn remove_stale_journal_temps(dir: &Path) -> Result<(), TxnError> {
-    let prefix = format!(".{JOURNAL_NAME}.pftls-tmp-");
+    let prefix = format!("{JOURNAL_NAME}.pftls-tmp-");
     let rd = fs::read_dir(dir).map_err(|e| TxnError::io(dir, "read directory", e))?;
     for entry in rd {
         let entry = entry.map_err(|e| TxnError::io(dir, "read directory", e))?;
@@ -155,9 +155,11 @@ fn remove_stale_journal_temps(dir: &Path) -> Result<(), TxnError> {
 /// Nothing was renamed: drop temps and old links.
 pub(crate) fn discard(entries: &[JournalEntry]) -> Result<(), TxnError> {
     for e in entries {
-        remove_if_exists(&e.temp).map_err(|err| TxnError::io(&e.temp, "remove temporary file", err))?;
+        remove_if_exists(&e.temp)
+            .map_err(|err| TxnError::io(&e.temp, "remove temporary file", err))?;
         if let Some(old) = &e.old_link {
-            remove_if_exists(old).map_err(|err| TxnError::io(old, "remove link to original", err))?;
+            remove_if_exists(old)
+                .map_err(|err| TxnError::io(old, "remove link to original", err))?;
         }
     }
     Ok(())
@@ -174,7 +176,8 @@ pub(crate) fn roll_forward(entries: &[JournalEntry]) -> Result<(), TxnError> {
     sync_parents(entries)?;
     for e in entries {
         if let Some(old) = &e.old_link {
-            remove_if_exists(old).map_err(|err| TxnError::io(old, "remove link to original", err))?;
+            remove_if_exists(old)
+                .map_err(|err| TxnError::io(old, "remove link to original", err))?;
         }
         let bytes = fs::read(&e.target).map_err(|err| TxnError::io(&e.target, "re-read", err))?;
         let actual = sha256_hex(&bytes);
@@ -195,10 +198,12 @@ pub(crate) fn roll_forward(entries: &[JournalEntry]) -> Result<(), TxnError> {
 pub(crate) fn roll_back(entries: &[JournalEntry]) -> Result<(), TxnError> {
     for e in entries {
         let pending = e.temp.exists();
-        remove_if_exists(&e.temp).map_err(|err| TxnError::io(&e.temp, "remove temporary file", err))?;
+        remove_if_exists(&e.temp)
+            .map_err(|err| TxnError::io(&e.temp, "remove temporary file", err))?;
         match (&e.old_link, pending) {
             (Some(old), true) => {
-                remove_if_exists(old).map_err(|err| TxnError::io(old, "remove link to original", err))?;
+                remove_if_exists(old)
+                    .map_err(|err| TxnError::io(old, "remove link to original", err))?;
             }
             (Some(old), false) => {
                 if old.exists() {

@@ -26,6 +26,8 @@ pub use journal::{recover, Recovery, RecoveryAction, JOURNAL_NAME};
 pub use lock::{lock_config_dir, ConfigLock};
 pub use manifest::{Action, Manifest, ManifestFile};
 pub use ops::{commit, preview_restore, restore, FileChange};
-pub use reload::{run_reload, split_reload_command, DEFAULT_RELOAD_COMMAND, DEFAULT_RELOAD_TIMEOUT};
+pub use reload::{
+    run_reload, split_reload_command, DEFAULT_RELOAD_COMMAND, DEFAULT_RELOAD_TIMEOUT,
+};
 pub use report::{BackupRef, CommitReport, FilePreview, FileReport, ReloadReport};
 pub use store::{is_snapshot_id, SnapshotInfo, SnapshotMeta, SnapshotStore, MANIFEST_NAME};

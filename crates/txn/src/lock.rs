@@ -55,7 +55,10 @@ pub fn lock_config_dir(config_dir: &Path, timeout: Duration) -> Result<ConfigLoc
             Some(libc::EWOULDBLOCK) => {
                 let waited = start.elapsed();
                 if waited >= timeout {
-                    return Err(TxnError::LockTimeout { dir, waited: timeout });
+                    return Err(TxnError::LockTimeout {
+                        dir,
+                        waited: timeout,
+                    });
                 }
                 std::thread::sleep(POLL.min(timeout - waited));
             }

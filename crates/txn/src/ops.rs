@@ -38,7 +38,12 @@ struct Item {
 }
 
 impl Item {
-    fn load(name: &str, path: &Path, new: Vec<u8>, meta: Option<FileMeta>) -> Result<Item, TxnError> {
+    fn load(
+        name: &str,
+        path: &Path,
+        new: Vec<u8>,
+        meta: Option<FileMeta>,
+    ) -> Result<Item, TxnError> {
         if !is_plain_name(name) {
             return Err(TxnError::InvalidName {
                 name: name.to_string(),
@@ -159,7 +164,11 @@ pub fn preview_restore(
         .collect())
 }
 
-fn restore_items(store: &SnapshotStore, id: &str, config_dir: &Path) -> Result<Vec<Item>, TxnError> {
+fn restore_items(
+    store: &SnapshotStore,
+    id: &str,
+    config_dir: &Path,
+) -> Result<Vec<Item>, TxnError> {
     let manifest = store.manifest(id)?;
     // Verify everything before reading anything into a plan: a corrupt snapshot is refused whole.
     store.verify(id)?;
@@ -295,7 +304,9 @@ fn run(
     if let Some(k) = keep {
         match store.prune(k) {
             Ok(ids) => report.pruned = ids,
-            Err(e) => report.warnings.push(format!("retention (--keep {k}) failed: {e}")),
+            Err(e) => report
+                .warnings
+                .push(format!("retention (--keep {k}) failed: {e}")),
         }
     }
     Ok(report)

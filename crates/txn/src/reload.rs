@@ -50,8 +50,18 @@ pub fn run_reload(argv: &[String], timeout: Duration) -> ReloadReport {
             buf
         })
     };
-    let out = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
 
     let start = Instant::now();
     let status = loop {
@@ -95,7 +105,11 @@ pub fn run_reload(argv: &[String], timeout: Duration) -> ReloadReport {
                 Some(c) => format!("exit status {c}"),
                 None => "killed by a signal".to_string(),
             };
-            fail(if text.is_empty() { why } else { format!("{text}\n({why})") })
+            fail(if text.is_empty() {
+                why
+            } else {
+                format!("{text}\n({why})")
+            })
         }
         Err(why) => fail(why),
     }
@@ -134,6 +148,8 @@ mod tests {
         assert!(!r.ok);
         assert!(r.output.contains("timed out"), "{}", r.output);
         assert!(t.elapsed() < Duration::from_secs(4));
-        assert!(run_reload(&[], Duration::from_secs(1)).output.contains("empty"));
+        assert!(run_reload(&[], Duration::from_secs(1))
+            .output
+            .contains("empty"));
     }
 }

@@ -165,12 +165,10 @@ impl SnapshotStore {
     /// The newest complete snapshot, optionally only of one action.
     pub fn latest(&self, action: Option<Action>) -> Result<Option<SnapshotInfo>, TxnError> {
         Ok(self.list()?.into_iter().rev().find(|i| {
-            i.manifest
-                .as_ref()
-                .is_some_and(|m| match action {
-                    Some(a) => m.action == a,
-                    None => true,
-                })
+            i.manifest.as_ref().is_some_and(|m| match action {
+                Some(a) => m.action == a,
+                None => true,
+            })
         }))
     }
 
@@ -395,7 +393,8 @@ impl SnapshotStore {
     /// pruned id is never reused and ids keep sorting in creation order.
     fn allocate(&self, base: &str) -> Result<(String, PathBuf), TxnError> {
         let mut start = 1;
-        let rd = fs::read_dir(&self.dir).map_err(|e| TxnError::io(&self.dir, "read backup directory", e))?;
+        let rd = fs::read_dir(&self.dir)
+            .map_err(|e| TxnError::io(&self.dir, "read backup directory", e))?;
         for entry in rd.flatten() {
             let name = entry.file_name();
             if let Some((b, n)) = id_key(&name.to_string_lossy()) {

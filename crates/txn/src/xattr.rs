@@ -38,7 +38,11 @@ fn list(path: &CString) -> io::Result<Vec<Vec<u8>>> {
         let size = unsafe { libc::listxattr(path.as_ptr(), std::ptr::null_mut(), 0) };
         if size < 0 {
             let err = io::Error::last_os_error();
-            return if ignorable(&err) { Ok(Vec::new()) } else { Err(err) };
+            return if ignorable(&err) {
+                Ok(Vec::new())
+            } else {
+                Err(err)
+            };
         }
         if size == 0 {
             return Ok(Vec::new());
@@ -51,7 +55,11 @@ fn list(path: &CString) -> io::Result<Vec<Vec<u8>>> {
             if err.raw_os_error() == Some(libc::ERANGE) {
                 continue;
             }
-            return if ignorable(&err) { Ok(Vec::new()) } else { Err(err) };
+            return if ignorable(&err) {
+                Ok(Vec::new())
+            } else {
+                Err(err)
+            };
         }
         buf.truncate(got as usize);
         return Ok(buf
@@ -75,7 +83,12 @@ fn get(path: &CString, name: &CString) -> io::Result<Option<Vec<u8>>> {
         let mut buf = vec![0u8; size as usize];
         // SAFETY: buf is valid for buf.len() bytes.
         let got = unsafe {
-            libc::getxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+            libc::getxattr(
+                path.as_ptr(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
         };
         if got < 0 {
             let err = io::Error::last_os_error();

@@ -39,7 +39,10 @@ fn commit_writes_both_files_and_keeps_mode_owner_xattrs() {
     let report = commit(
         &lock,
         &env.store(),
-        &env.changes("smtpd_tls_security_level = may\n", "smtp inet n - n - - smtpd\n"),
+        &env.changes(
+            "smtpd_tls_security_level = may\n",
+            "smtp inet n - n - - smtpd\n",
+        ),
         &env.meta(),
         None,
         None,
@@ -50,12 +53,22 @@ fn commit_writes_both_files_and_keeps_mode_owner_xattrs() {
     assert!(report.changed);
     assert_eq!(env.read("main.cf"), "smtpd_tls_security_level = may\n");
     assert_eq!(env.read("master.cf"), "smtp inet n - n - - smtpd\n");
-    assert_ne!(fs::metadata(&main).unwrap().ino(), inode_before, "replaced by rename");
+    assert_ne!(
+        fs::metadata(&main).unwrap().ino(),
+        inode_before,
+        "replaced by rename"
+    );
     assert_eq!(meta_of(&main), before_main);
     assert_eq!(meta_of(&master), before_master);
-    assert_eq!(get_xattr(&main, "user.pftls_test").as_deref(), Some(&b"keep-me"[..]));
+    assert_eq!(
+        get_xattr(&main, "user.pftls_test").as_deref(),
+        Some(&b"keep-me"[..])
+    );
     if selinux {
-        assert_eq!(get_xattr(&main, "security.selinux").as_deref(), Some(&label[..]));
+        assert_eq!(
+            get_xattr(&main, "security.selinux").as_deref(),
+            Some(&label[..])
+        );
     }
     // Nothing left behind in the config dir: no temp, no old link, no journal, no lock file.
     assert_eq!(names(&env.config), ["main.cf", "master.cf"]);
@@ -79,9 +92,18 @@ fn commit_writes_both_files_and_keeps_mode_owner_xattrs() {
     // Snapshot layout and manifest.
     assert_eq!(fs::metadata(&env.backups).unwrap().mode() & 0o777, 0o700);
     assert_eq!(fs::metadata(&backup.path).unwrap().mode() & 0o777, 0o700);
-    assert_eq!(names(&backup.path), ["main.cf", "manifest.json", "master.cf"]);
-    assert_eq!(fs::metadata(backup.path.join("main.cf")).unwrap().mode() & 0o777, 0o600);
-    assert_eq!(fs::read_to_string(backup.path.join("main.cf")).unwrap(), MAIN_OLD);
+    assert_eq!(
+        names(&backup.path),
+        ["main.cf", "manifest.json", "master.cf"]
+    );
+    assert_eq!(
+        fs::metadata(backup.path.join("main.cf")).unwrap().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        fs::read_to_string(backup.path.join("main.cf")).unwrap(),
+        MAIN_OLD
+    );
     let m: serde_json::Value =
         serde_json::from_slice(&fs::read(backup.path.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["id"], backup.id.as_str());
@@ -124,8 +146,14 @@ fn symlinked_main_cf_keeps_the_link_and_changes_the_target() {
         None,
     )
     .unwrap();
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    assert_eq!(fs::read_link(&link).unwrap().to_str(), Some("../real/main.cf"));
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        fs::read_link(&link).unwrap().to_str(),
+        Some("../real/main.cf")
+    );
     assert_eq!(fs::read_to_string(&real).unwrap(), "new main\n");
     assert_eq!(meta_of(&real).0, 0o640);
     assert_eq!(report.files[0].path, link);
@@ -137,7 +165,10 @@ fn symlinked_main_cf_keeps_the_link_and_changes_the_target() {
 
     // Restoring through the link also keeps it.
     restore(&lock, &env.store(), &snap.id, &env.config, None, None).unwrap();
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(fs::read_to_string(&real).unwrap(), MAIN_OLD);
 }
 
@@ -179,7 +210,15 @@ fn restore_is_byte_identical_and_idempotent() {
     let orig_meta = meta_of(&main);
     let store = env.store();
     let lock = lock_config_dir(&env.config, LOCK_TIMEOUT).unwrap();
-    let r1 = commit(&lock, &store, &env.changes("a = 1\n", "b\n"), &env.meta(), None, None).unwrap();
+    let r1 = commit(
+        &lock,
+        &store,
+        &env.changes("a = 1\n", "b\n"),
+        &env.meta(),
+        None,
+        None,
+    )
+    .unwrap();
     let id = r1.backup.unwrap().id;
     // Someone also changes the mode afterwards: restore must bring back the manifest's mode.
     chmod(&main, 0o600);
@@ -209,7 +248,10 @@ fn restore_is_byte_identical_and_idempotent() {
     assert!(!r3.changed);
     assert!(r3.backup.is_none());
     assert_eq!(store.list().unwrap().len(), n);
-    assert!(preview_restore(&store, &id, &env.config).unwrap().iter().all(|p| !p.changed));
+    assert!(preview_restore(&store, &id, &env.config)
+        .unwrap()
+        .iter()
+        .all(|p| !p.changed));
 
     // The rollback can itself be undone with --to.
     restore(&lock, &store, &rb.id, &env.config, None, None).unwrap();
@@ -223,34 +265,57 @@ fn restore_is_byte_identical_and_idempotent() {
 fn corrupt_snapshots_are_refused() {
     type Corrupt = fn(&std::path::Path);
     let cases: [(&str, Corrupt, &str); 4] = [
-        ("flip a byte", |p| {
-            let f = p.join("main.cf");
-            let mut b = fs::read(&f).unwrap();
-            b[3] ^= 0x01;
-            fs::write(&f, b).unwrap();
-        }, "main.cf"),
-        ("delete a file", |p| fs::remove_file(p.join("master.cf")).unwrap(), "master.cf"),
-        ("truncate manifest", |p| {
-            let f = p.join("manifest.json");
-            let b = fs::read(&f).unwrap();
-            fs::write(&f, &b[..b.len() / 2]).unwrap();
-        }, "manifest.json"),
-        ("append to a file", |p| {
-            let f = p.join("main.cf");
-            let mut b = fs::read(&f).unwrap();
-            b.push(b'\n');
-            fs::write(&f, b).unwrap();
-        }, "main.cf"),
+        (
+            "flip a byte",
+            |p| {
+                let f = p.join("main.cf");
+                let mut b = fs::read(&f).unwrap();
+                b[3] ^= 0x01;
+                fs::write(&f, b).unwrap();
+            },
+            "main.cf",
+        ),
+        (
+            "delete a file",
+            |p| fs::remove_file(p.join("master.cf")).unwrap(),
+            "master.cf",
+        ),
+        (
+            "truncate manifest",
+            |p| {
+                let f = p.join("manifest.json");
+                let b = fs::read(&f).unwrap();
+                fs::write(&f, &b[..b.len() / 2]).unwrap();
+            },
+            "manifest.json",
+        ),
+        (
+            "append to a file",
+            |p| {
+                let f = p.join("main.cf");
+                let mut b = fs::read(&f).unwrap();
+                b.push(b'\n');
+                fs::write(&f, b).unwrap();
+            },
+            "main.cf",
+        ),
     ];
     for (what, corrupt, file) in cases {
         let env = Env::new();
         let store = env.store();
         let lock = lock_config_dir(&env.config, LOCK_TIMEOUT).unwrap();
-        let id = commit(&lock, &store, &env.changes("x\n", "y\n"), &env.meta(), None, None)
-            .unwrap()
-            .backup
-            .unwrap()
-            .id;
+        let id = commit(
+            &lock,
+            &store,
+            &env.changes("x\n", "y\n"),
+            &env.meta(),
+            None,
+            None,
+        )
+        .unwrap()
+        .backup
+        .unwrap()
+        .id;
         corrupt(&store.get(&id).unwrap().path);
         let t = mtime(&env.config.join("main.cf"));
         let n = store.list().unwrap().len();
@@ -265,7 +330,11 @@ fn corrupt_snapshots_are_refused() {
         assert_eq!(env.read("main.cf"), "x\n", "{what}: nothing written");
         assert_eq!(env.read("master.cf"), "y\n");
         assert_eq!(mtime(&env.config.join("main.cf")), t);
-        assert_eq!(store.list().unwrap().len(), n, "{what}: no rollback snapshot");
+        assert_eq!(
+            store.list().unwrap().len(),
+            n,
+            "{what}: no rollback snapshot"
+        );
     }
 }
 
@@ -274,9 +343,20 @@ fn failing_reload_restores_the_originals() {
     let env = Env::new();
     let store = env.store();
     let lock = lock_config_dir(&env.config, LOCK_TIMEOUT).unwrap();
-    let argv = vec!["sh".to_string(), "-c".into(), "echo fatal: bad config >&2; exit 1".into()];
-    let err = commit(&lock, &store, &env.changes("bad\n", "bad\n"), &env.meta(), Some(&argv), None)
-        .unwrap_err();
+    let argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        "echo fatal: bad config >&2; exit 1".into(),
+    ];
+    let err = commit(
+        &lock,
+        &store,
+        &env.changes("bad\n", "bad\n"),
+        &env.meta(),
+        Some(&argv),
+        None,
+    )
+    .unwrap_err();
     let TxnError::ReloadFailed {
         report,
         restored,
@@ -288,7 +368,11 @@ fn failing_reload_restores_the_originals() {
     assert!(restored, "{restore_error:?}");
     let reload = report.reload.as_ref().unwrap();
     assert!(!reload.ok);
-    assert!(reload.output.contains("fatal: bad config"), "{}", reload.output);
+    assert!(
+        reload.output.contains("fatal: bad config"),
+        "{}",
+        reload.output
+    );
     assert!(!report.changed);
     assert!(err.to_string().contains("fatal: bad config"));
     assert!(err.to_string().contains("restored"));
@@ -297,12 +381,27 @@ fn failing_reload_restores_the_originals() {
     assert_eq!(names(&env.config), ["main.cf", "master.cf"]);
 
     // Plain `false` too, and a succeeding reload reports its output.
-    let err = commit(&lock, &store, &env.changes("b\n", "b\n"), &env.meta(), Some(&["false".into()]), None)
-        .unwrap_err();
+    let err = commit(
+        &lock,
+        &store,
+        &env.changes("b\n", "b\n"),
+        &env.meta(),
+        Some(&["false".into()]),
+        None,
+    )
+    .unwrap_err();
     assert!(matches!(err, TxnError::ReloadFailed { restored: true, .. }));
     assert_eq!(env.read("main.cf"), MAIN_OLD);
     let ok = vec!["echo".to_string(), "reloaded".into()];
-    let r = commit(&lock, &store, &env.changes("c\n", "c\n"), &env.meta(), Some(&ok), None).unwrap();
+    let r = commit(
+        &lock,
+        &store,
+        &env.changes("c\n", "c\n"),
+        &env.meta(),
+        Some(&ok),
+        None,
+    )
+    .unwrap();
     let rr = r.reload.unwrap();
     assert!(rr.ok);
     assert_eq!(rr.output, "reloaded");
@@ -320,7 +419,10 @@ fn lock_timeout_is_clear_and_leaves_no_file() {
     let dir = env.config.canonicalize().unwrap();
     assert_eq!(
         msg,
-        format!("another pftls run holds the lock on {} (waited 0.3s)", dir.display())
+        format!(
+            "another pftls run holds the lock on {} (waited 0.3s)",
+            dir.display()
+        )
     );
     // A waiter gets the lock once it is released.
     let cfg = env.config.clone();
@@ -330,7 +432,9 @@ fn lock_timeout_is_clear_and_leaves_no_file() {
     assert!(waiter.join().unwrap());
     assert_eq!(names(&env.config), ["main.cf", "master.cf"]);
     assert_eq!(
-        lock_config_dir(&env.tmp.path().join("missing"), LOCK_TIMEOUT).unwrap_err().kind(),
+        lock_config_dir(&env.tmp.path().join("missing"), LOCK_TIMEOUT)
+            .unwrap_err()
+            .kind(),
         "io"
     );
 }
@@ -341,13 +445,26 @@ fn list_latest_and_prune() {
     let store = env.store();
     assert!(store.list().unwrap().is_empty());
     assert!(store.latest(None).unwrap().is_none());
-    assert!(matches!(store.get("20200101T000000Z"), Err(TxnError::NoSuchSnapshot { .. })));
-    assert!(matches!(store.get("../postfix"), Err(TxnError::NoSuchSnapshot { .. })));
+    assert!(matches!(
+        store.get("20200101T000000Z"),
+        Err(TxnError::NoSuchSnapshot { .. })
+    ));
+    assert!(matches!(
+        store.get("../postfix"),
+        Err(TxnError::NoSuchSnapshot { .. })
+    ));
     let lock = lock_config_dir(&env.config, LOCK_TIMEOUT).unwrap();
     let mut ids = Vec::new();
     for i in 0..5 {
-        let r = commit(&lock, &store, &env.changes(&format!("m{i}\n"), MASTER_OLD), &env.meta(), None, None)
-            .unwrap();
+        let r = commit(
+            &lock,
+            &store,
+            &env.changes(&format!("m{i}\n"), MASTER_OLD),
+            &env.meta(),
+            None,
+            None,
+        )
+        .unwrap();
         ids.push(r.backup.unwrap().id);
     }
     // An old incomplete snapshot (crashed run) and a brand-new one (run in progress).
@@ -360,7 +477,10 @@ fn list_latest_and_prune() {
     expected.push("29991231T235959Z");
     assert_eq!(listed, expected, "oldest first");
     assert!(!list[0].complete && list[0].problem.as_deref().unwrap().contains("incomplete"));
-    assert_eq!(store.latest(Some(Action::Apply)).unwrap().unwrap().id, ids[4]);
+    assert_eq!(
+        store.latest(Some(Action::Apply)).unwrap().unwrap().id,
+        ids[4]
+    );
     assert!(store.latest(Some(Action::Rollback)).unwrap().is_none());
     let mut uniq = ids.clone();
     uniq.dedup();
@@ -371,12 +491,30 @@ fn list_latest_and_prune() {
     want.extend(ids[..3].iter().cloned());
     assert_eq!(removed, want);
     let left: Vec<String> = store.list().unwrap().into_iter().map(|i| i.id).collect();
-    assert_eq!(left, [ids[3].clone(), ids[4].clone(), "29991231T235959Z".to_string()]);
+    assert_eq!(
+        left,
+        [
+            ids[3].clone(),
+            ids[4].clone(),
+            "29991231T235959Z".to_string()
+        ]
+    );
 
     // --keep on commit applies retention after success.
-    let r = commit(&lock, &store, &env.changes("last\n", MASTER_OLD), &env.meta(), None, Some(1)).unwrap();
+    let r = commit(
+        &lock,
+        &store,
+        &env.changes("last\n", MASTER_OLD),
+        &env.meta(),
+        None,
+        Some(1),
+    )
+    .unwrap();
     assert_eq!(r.pruned, [ids[3].clone(), ids[4].clone()]);
-    assert_eq!(store.list().unwrap().iter().filter(|i| i.complete).count(), 1);
+    assert_eq!(
+        store.list().unwrap().iter().filter(|i| i.complete).count(),
+        1
+    );
 }
 
 #[test]
@@ -407,16 +545,40 @@ fn failed_rename_midway_puts_renamed_files_back() {
     let main = env.config.join("main.cf");
     let master = env.config.join("master.cf");
     let ino = fs::metadata(&main).unwrap().ino();
-    let st = std::process::Command::new("chattr").arg("+i").arg(&master).status().unwrap();
-    assert!(st.success(), "chattr +i (needs ext4/xfs/btrfs and CAP_LINUX_IMMUTABLE)");
+    let st = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&master)
+        .status()
+        .unwrap();
+    assert!(
+        st.success(),
+        "chattr +i (needs ext4/xfs/btrfs and CAP_LINUX_IMMUTABLE)"
+    );
     let lock = lock_config_dir(&env.config, LOCK_TIMEOUT).unwrap();
-    let res = commit(&lock, &env.store(), &env.changes("new\n", "new\n"), &env.meta(), None, None);
-    let _ = std::process::Command::new("chattr").arg("-i").arg(&master).status();
+    let res = commit(
+        &lock,
+        &env.store(),
+        &env.changes("new\n", "new\n"),
+        &env.meta(),
+        None,
+        None,
+    );
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&master)
+        .status();
     let err = res.unwrap_err();
     assert!(err.to_string().contains("master.cf"), "{err}");
     assert_eq!(env.read("main.cf"), MAIN_OLD);
-    assert_eq!(fs::metadata(&main).unwrap().ino(), ino, "original inode back in place");
+    assert_eq!(
+        fs::metadata(&main).unwrap().ino(),
+        ino,
+        "original inode back in place"
+    );
     assert_eq!(env.read("master.cf"), MASTER_OLD);
     assert_eq!(names(&env.config), ["main.cf", "master.cf"]);
-    assert_eq!(fs::metadata(&main).unwrap().permissions().mode() & 0o777, 0o644);
+    assert_eq!(
+        fs::metadata(&main).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
 }

@@ -30,8 +30,15 @@ fn sixteen_threads_commit_concurrently() {
                     let tag = format!("writer = {t}/{r}");
                     let main = format!("{tag}\nsmtpd_tls_security_level = may\n");
                     let master = format!("{tag}\nsmtp inet n - y - - smtpd\n");
-                    let rep = commit(&lock, &env.store(), &env.changes(&main, &master), &env.meta(), None, None)
-                        .expect("commit");
+                    let rep = commit(
+                        &lock,
+                        &env.store(),
+                        &env.changes(&main, &master),
+                        &env.meta(),
+                        None,
+                        None,
+                    )
+                    .expect("commit");
                     assert!(rep.changed);
                     // Under the lock, nobody else can have touched the files since.
                     assert_eq!(env.read("main.cf"), main);

@@ -6,6 +6,7 @@
 mod common;
 
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -30,6 +31,8 @@ fn parse(kind: &str, text: &str) -> Option<u64> {
 fn child(base: &Path) {
     let config = base.join("postfix");
     let store = SnapshotStore::new(base.join("backups"));
+    // Tell the parent we are past process start-up, so its random delay lands in commits.
+    println!("ready");
     // Bounded: the parent kills us long before this.
     for _ in 0..100_000 {
         let lock = lock_config_dir(&config, Duration::from_secs(60)).expect("lock");
@@ -81,7 +84,11 @@ fn kill9_during_commits() {
     fs::write(config.join("master.cf"), content("master", 0)).unwrap();
     let store = SnapshotStore::new(tmp.path().join("backups"));
     let exe = std::env::current_exe().unwrap();
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     println!("seed {seed}");
     let mut rng = Rng(seed);
 
@@ -90,32 +97,69 @@ fn kill9_during_commits() {
     let started = Instant::now();
     for i in 0..KILLS {
         let mut ch = Command::new(&exe)
-            .args(["--exact", "kill9_during_commits", "--test-threads=1", "--nocapture"])
+            .args([
+                "--exact",
+                "kill9_during_commits",
+                "--test-threads=1",
+                "--nocapture",
+            ])
             .env(CHILD_ENV, tmp.path())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_micros(3_000 + rng.next() % 40_000));
+        let mut out = BufReader::new(ch.stdout.take().unwrap());
+        let mut line = String::new();
+        // Bounded: the harness prints a few lines before ours.
+        for _ in 0..20 {
+            line.clear();
+            if out.read_line(&mut line).unwrap() == 0 || line.trim() == "ready" {
+                break;
+            }
+        }
+        assert_eq!(line.trim(), "ready", "child started");
+        std::thread::sleep(Duration::from_micros(rng.next() % 25_000));
         ch.kill().unwrap(); // SIGKILL
         let status = ch.wait().unwrap();
-        assert!(status.code().is_none(), "child died by the signal, not by a failure: {status:?}");
+        assert!(
+            status.code().is_none(),
+            "child died by the signal, not by a failure: {status:?}"
+        );
 
         let lock = lock_config_dir(&config, Duration::from_secs(10)).unwrap();
         match recover(&lock).unwrap() {
-            Some(Recovery { action: RecoveryAction::RolledForward, .. }) => forward += 1,
-            Some(Recovery { action: RecoveryAction::RolledBack, .. }) => back += 1,
-            Some(Recovery { action: RecoveryAction::Discarded, .. }) => discarded += 1,
+            Some(Recovery {
+                action: RecoveryAction::RolledForward,
+                ..
+            }) => forward += 1,
+            Some(Recovery {
+                action: RecoveryAction::RolledBack,
+                ..
+            }) => back += 1,
+            Some(Recovery {
+                action: RecoveryAction::Discarded,
+                ..
+            }) => discarded += 1,
             None => {}
         }
         let main = fs::read_to_string(config.join("main.cf")).unwrap();
         let master = fs::read_to_string(config.join("master.cf")).unwrap();
         let gm = parse("main", &main).unwrap_or_else(|| panic!("kill {i}: main.cf is torn"));
         let gs = parse("master", &master).unwrap_or_else(|| panic!("kill {i}: master.cf is torn"));
-        assert_eq!(gm, gs, "kill {i}: main.cf and master.cf from different commits");
-        assert!(gm >= last_gen, "kill {i}: went back from {last_gen} to {gm}");
+        assert_eq!(
+            gm, gs,
+            "kill {i}: main.cf and master.cf from different commits"
+        );
+        assert!(
+            gm >= last_gen,
+            "kill {i}: went back from {last_gen} to {gm}"
+        );
         last_gen = gm;
-        assert_eq!(common::names(&config), ["main.cf", "master.cf"], "kill {i}: leftovers");
+        assert_eq!(
+            common::names(&config),
+            ["main.cf", "master.cf"],
+            "kill {i}: leftovers"
+        );
         for info in store.list().unwrap() {
             if !info.complete {
                 incomplete_seen += 1;
@@ -124,7 +168,12 @@ fn kill9_during_commits() {
             store.verify(&info.id).unwrap();
             let m = String::from_utf8(store.read_file(&info.id, "main.cf").unwrap()).unwrap();
             let s = String::from_utf8(store.read_file(&info.id, "master.cf").unwrap()).unwrap();
-            assert_eq!(parse("main", &m), parse("master", &s), "snapshot {}", info.id);
+            assert_eq!(
+                parse("main", &m),
+                parse("master", &s),
+                "snapshot {}",
+                info.id
+            );
             assert!(parse("main", &m).is_some());
         }
         drop(lock);
@@ -134,12 +183,18 @@ fn kill9_during_commits() {
     let left = store.list().unwrap();
     assert_eq!(left.iter().filter(|i| i.complete).count(), 5);
     let oldest_kept = left.iter().position(|i| i.complete).unwrap();
-    assert_eq!(oldest_kept, 0, "no incomplete snapshot older than the kept ones: {left:?}");
+    assert_eq!(
+        oldest_kept, 0,
+        "no incomplete snapshot older than the kept ones: {left:?}"
+    );
     println!(
         "kill9: {KILLS} kills, {last_gen} commits completed, recoveries: {forward} rolled forward, \
          {back} rolled back, {discarded} discarded; incomplete snapshots observed {incomplete_seen}; {:.1}s",
         started.elapsed().as_secs_f64()
     );
     assert!(last_gen > 0, "children made progress");
-    assert!(forward + discarded > 0, "some kills hit a transaction in flight");
+    assert!(
+        forward + discarded > 0,
+        "some kills hit a transaction in flight"
+    );
 }

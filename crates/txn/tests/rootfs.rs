@@ -56,24 +56,50 @@ fn disk_full_leaves_originals_and_no_temp_files() {
     assert!(matches!(err, TxnError::Io { .. }), "{msg}");
     assert!(msg.contains("No space left on device"), "{msg}");
     assert!(msg.contains("main.cf"), "{msg}");
-    assert_eq!(fs::read_to_string(config.join("main.cf")).unwrap(), original);
-    assert_eq!(fs::read_to_string(config.join("master.cf")).unwrap(), MASTER_OLD);
+    assert_eq!(
+        fs::read_to_string(config.join("main.cf")).unwrap(),
+        original
+    );
+    assert_eq!(
+        fs::read_to_string(config.join("master.cf")).unwrap(),
+        MASTER_OLD
+    );
     assert_eq!(meta_of(&config.join("main.cf")).0, 0o640);
-    assert_eq!(names(&config), ["main.cf", "master.cf"], "no temp files, no journal");
-    assert!(store.list().unwrap().is_empty(), "no snapshot of a change that did not happen");
+    assert_eq!(
+        names(&config),
+        ["main.cf", "master.cf"],
+        "no temp files, no journal"
+    );
+    assert!(
+        store.list().unwrap().is_empty(),
+        "no snapshot of a change that did not happen"
+    );
 
     // The snapshot store itself on the full filesystem: also a clean error.
     let store2 = SnapshotStore::new(tfs.path().join("backups"));
     fs::write(tfs.path().join("filler"), vec![0u8; 40 * 1024]).unwrap_or(());
-    let err = commit(&lock, &store2, &change(&config, b"small\n"), &meta, None, None);
+    let err = commit(
+        &lock,
+        &store2,
+        &change(&config, b"small\n"),
+        &meta,
+        None,
+        None,
+    );
     if let Err(e) = &err {
         println!("store on full disk: {e}");
-        assert_eq!(fs::read_to_string(config.join("main.cf")).unwrap(), original);
+        assert_eq!(
+            fs::read_to_string(config.join("main.cf")).unwrap(),
+            original
+        );
         assert_eq!(names(&config), ["main.cf", "master.cf"]);
         assert!(store2.list().unwrap().iter().all(|i| i.complete));
     } else {
         // Enough room after all: then it must have been a complete, correct commit.
-        assert_eq!(fs::read_to_string(config.join("main.cf")).unwrap(), "small\n");
+        assert_eq!(
+            fs::read_to_string(config.join("main.cf")).unwrap(),
+            "small\n"
+        );
     }
 }
 
@@ -99,7 +125,10 @@ fn read_only_config_dir_is_an_error_and_changes_nothing() {
     println!("read-only error: {msg}");
     assert!(msg.contains("Read-only file system"), "{msg}");
     assert!(msg.contains(config.to_str().unwrap()), "{msg}");
-    assert_eq!(fs::read_to_string(config.join("main.cf")).unwrap(), MAIN_OLD);
+    assert_eq!(
+        fs::read_to_string(config.join("main.cf")).unwrap(),
+        MAIN_OLD
+    );
     assert_eq!(names(&config), ["main.cf", "master.cf"]);
     assert!(store.list().unwrap().is_empty());
     tfs.remount("rw");

@@ -36,7 +36,10 @@ pub fn generate(format: &str, lines: u64, seed: u64, extra: &[&str], out: &Path)
 pub fn assert_matches(report: &LogReport, exp: &Value, what: &str) {
     let r = serde_json::to_value(report).expect("report serializes");
     assert_eq!(r["lines"], exp["lines"], "{what}: lines");
-    assert_eq!(r["postfix_lines"], exp["postfix_lines"], "{what}: postfix_lines");
+    assert_eq!(
+        r["postfix_lines"], exp["postfix_lines"],
+        "{what}: postfix_lines"
+    );
     assert_eq!(r["unparsed_lines"], 0, "{what}: unparsed_lines");
     assert_eq!(r["first"], exp["first"], "{what}: first");
     assert_eq!(r["last"], exp["last"], "{what}: last");
@@ -45,8 +48,14 @@ pub fn assert_matches(report: &LogReport, exp: &Value, what: &str) {
     for (k, v) in totals {
         assert_eq!(&r["totals"][k], v, "{what}: totals.{k}");
     }
-    assert_eq!(r["failure_reasons"], exp["failure_reasons"], "{what}: failure_reasons");
-    assert_eq!(r["tls_protocols"], exp["tls_protocols"], "{what}: tls_protocols");
+    assert_eq!(
+        r["failure_reasons"], exp["failure_reasons"],
+        "{what}: failure_reasons"
+    );
+    assert_eq!(
+        r["tls_protocols"], exp["tls_protocols"],
+        "{what}: tls_protocols"
+    );
     let buckets = exp["buckets"].as_object().expect("buckets");
     let got: Vec<(String, Value, Value)> = r["buckets"]
         .as_array()

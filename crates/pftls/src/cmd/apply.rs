@@ -30,7 +30,10 @@ pub struct Planned {
 /// Loads the policies named by `-p`.
 pub fn load_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Vec<Policy>> {
     if specs.is_empty() {
-        let mut e = CliError::new("usage", "no policy given: use -p NAME (see `pftls policies list`)");
+        let mut e = CliError::new(
+            "usage",
+            "no policy given: use -p NAME (see `pftls policies list`)",
+        );
         e.exit = crate::error::EXIT_USAGE;
         return Err(e);
     }
@@ -60,9 +63,18 @@ fn policy_errors(errs: &pftls_policy::PolicyErrors) -> CliError {
 /// Maps planner errors to the user's report.
 pub fn plan_error(e: PlanError, files: &ConfigFiles) -> CliError {
     match e {
-        PlanError::Parse { file, line, message } => {
-            let path = if file == "main.cf" { &files.main_path } else { &files.master_path };
-            CliError::new("config", format!("{}:{line}: {message}", path.display())).at(path.display().to_string(), Some(line))
+        PlanError::Parse {
+            file,
+            line,
+            message,
+        } => {
+            let path = if file == "main.cf" {
+                &files.main_path
+            } else {
+                &files.master_path
+            };
+            CliError::new("config", format!("{}:{line}: {message}", path.display()))
+                .at(path.display().to_string(), Some(line))
         }
         PlanError::Policy(errs) => policy_errors(&errs),
         other => CliError::new("plan", other.to_string()),
@@ -74,7 +86,8 @@ pub fn plan_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Planned> {
     let files = ctx.read_config()?;
     let (env, _baseline, notes) = ctx.environment()?;
     let policies = load_policies(ctx, specs)?;
-    let plan = make_plan(&files.main, &files.master, &policies, &env).map_err(|e| plan_error(e, &files))?;
+    let plan = make_plan(&files.main, &files.master, &policies, &env)
+        .map_err(|e| plan_error(e, &files))?;
     Ok(Planned {
         plan,
         files,
@@ -111,7 +124,8 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         return Ok(change_exit(ctx, planned.plan.changed()));
     }
 
-    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, Duration::from_secs(args.lock_timeout)).map_err(txn_error)?;
+    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, Duration::from_secs(args.lock_timeout))
+        .map_err(txn_error)?;
     // Planned under the lock, so that concurrent runs serialise on fresh input.
     let planned = match &args.plan {
         Some(path) => SavedPlan::load(path)?.into_planned(ctx, false)?,
@@ -138,7 +152,9 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     // master.cf that does not exist and stays empty is not created.
     let changes: Vec<FileChange> = changes
         .into_iter()
-        .filter(|c| c.name != "master.cf" || planned.files.master_exists || !c.new_contents.is_empty())
+        .filter(|c| {
+            c.name != "master.cf" || planned.files.master_exists || !c.new_contents.is_empty()
+        })
         .collect();
     let meta = SnapshotMeta {
         action: pftls_txn::Action::Apply,
@@ -146,8 +162,18 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         config_dir: ctx.config_dir.clone(),
         pftls_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let reload_argv = args.reload.then(|| pftls_txn::split_reload_command(&args.reload_command));
-    let commit = pftls_txn::commit(&lock, &store, &changes, &meta, reload_argv.as_deref(), args.keep).map_err(txn_error)?;
+    let reload_argv = args
+        .reload
+        .then(|| pftls_txn::split_reload_command(&args.reload_command));
+    let commit = pftls_txn::commit(
+        &lock,
+        &store,
+        &changes,
+        &meta,
+        reload_argv.as_deref(),
+        args.keep,
+    )
+    .map_err(txn_error)?;
     let mut planned = planned;
     planned.notes.extend(validation_warnings);
     planned.notes.extend(commit.warnings.iter().cloned());
@@ -255,13 +281,26 @@ pub fn report(
             if !plan.changes.is_empty() {
                 println!("\n{}", bold("Parameters:", ctx.color));
                 for c in &plan.changes {
-                    println!("  {:<16} {:<36} {} -> {}   [{}]", c.scope, c.name, or_unset(&c.before), or_unset(&c.after), c.policy);
+                    println!(
+                        "  {:<16} {:<36} {} -> {}   [{}]",
+                        c.scope,
+                        c.name,
+                        or_unset(&c.before),
+                        or_unset(&c.after),
+                        c.policy
+                    );
                 }
             }
             if !plan.resolutions.is_empty() && ctx.verbose {
                 println!("\n{}", bold("Resolved values:", ctx.color));
                 for r in &plan.resolutions {
-                    println!("  {} {} = {}   ({})", r.scope, r.name, or_unset(&r.value), r.why);
+                    println!(
+                        "  {} {} = {}   ({})",
+                        r.scope,
+                        r.name,
+                        or_unset(&r.value),
+                        r.why
+                    );
                 }
             }
             for s in &plan.skipped_services {
@@ -273,17 +312,38 @@ pub fn report(
             match commit {
                 Some(c) => {
                     if let Some(b) = &c.backup {
-                        println!("\nSnapshot {} taken at {}; undo with: pftls rollback", b.id, b.path.display());
+                        println!(
+                            "\nSnapshot {} taken at {}; undo with: pftls rollback",
+                            b.id,
+                            b.path.display()
+                        );
                     }
                     if let Some(r) = &c.reload {
-                        println!("Reload `{}`: {}", r.command, if r.ok { "ok" } else { "FAILED" });
+                        println!(
+                            "Reload `{}`: {}",
+                            r.command,
+                            if r.ok { "ok" } else { "FAILED" }
+                        );
                     }
-                    println!("{}", if c.changed { "Applied." } else { "Nothing to change." });
+                    println!(
+                        "{}",
+                        if c.changed {
+                            "Applied."
+                        } else {
+                            "Nothing to change."
+                        }
+                    );
                 }
-                None if !changed => println!("\nNothing to change: the configuration already satisfies the policies."),
+                None if !changed => println!(
+                    "\nNothing to change: the configuration already satisfies the policies."
+                ),
                 None => {
                     if let Some(p) = saved_to {
-                        println!("\nPlan saved to {}; apply it with: pftls apply --plan {}", p.display(), p.display());
+                        println!(
+                            "\nPlan saved to {}; apply it with: pftls apply --plan {}",
+                            p.display(),
+                            p.display()
+                        );
                     } else if dry_run {
                         println!("\nDry run: nothing was written.");
                     }

@@ -31,9 +31,13 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
             Ok(0)
         }
         PoliciesCmd::Show { name } => {
-            let p = search.load(name).map_err(|e| CliError::new("policy", e.to_string()))?;
+            let p = search
+                .load(name)
+                .map_err(|e| CliError::new("policy", e.to_string()))?;
             match ctx.format {
-                Format::Json => print_json(&serde_json::json!({"name": p.name, "source": p.file_name(), "description": p.description, "yaml": p.text})),
+                Format::Json => print_json(
+                    &serde_json::json!({"name": p.name, "source": p.file_name(), "description": p.description, "yaml": p.text}),
+                ),
                 Format::Text => {
                     println!("# {}", p.file_name());
                     print!("{}", p.text);
@@ -44,12 +48,19 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
         PoliciesCmd::Check { files } => {
             let (env, _, _) = ctx.environment()?;
             let config = ctx.read_config().ok();
-            let master = config.as_ref().and_then(|c| postfix_conf::MasterCf::parse(&c.master).ok().filter(|_| c.master_exists));
+            let master = config.as_ref().and_then(|c| {
+                postfix_conf::MasterCf::parse(&c.master)
+                    .ok()
+                    .filter(|_| c.master_exists)
+            });
             let mut results = Vec::new();
             let mut failed = false;
             for f in files {
                 let errors: Vec<String> = match search.load(f) {
-                    Ok(p) => pftls_policy::validate::validate(&p, &env, master.as_ref()).iter().map(|e| e.to_string()).collect(),
+                    Ok(p) => pftls_policy::validate::validate(&p, &env, master.as_ref())
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect(),
                     Err(e) => e.to_string().lines().map(str::to_string).collect(),
                 };
                 failed |= !errors.is_empty();
@@ -82,7 +93,15 @@ fn summary(description: &str) -> String {
     let first = description.split(". ").next().unwrap_or(description).trim();
     let first = first.replace('\n', " ");
     if first.len() > 100 {
-        format!("{}…", &first[..first.char_indices().take_while(|(i, _)| *i < 97).last().map(|(i, c)| i + c.len_utf8()).unwrap_or(0)])
+        format!(
+            "{}…",
+            &first[..first
+                .char_indices()
+                .take_while(|(i, _)| *i < 97)
+                .last()
+                .map(|(i, c)| i + c.len_utf8())
+                .unwrap_or(0)]
+        )
     } else {
         first
     }

@@ -16,7 +16,10 @@ fn default_target(store: &SnapshotStore) -> CliResult<String> {
         Some(s) => Ok(s.id),
         None => Err(CliError::new(
             "snapshot",
-            format!("no snapshot taken by apply in {}: nothing to roll back", store.dir().display()),
+            format!(
+                "no snapshot taken by apply in {}: nothing to roll back",
+                store.dir().display()
+            ),
         )),
     }
 }
@@ -30,7 +33,8 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             None => default_target(&store)?,
         };
         store.verify(&id).map_err(txn_error)?;
-        let preview = pftls_txn::preview_restore(&store, &id, &ctx.config_dir).map_err(txn_error)?;
+        let preview =
+            pftls_txn::preview_restore(&store, &id, &ctx.config_dir).map_err(txn_error)?;
         let changed = preview.iter().any(|p| p.changed);
         match ctx.format {
             Format::Json => print_json(&serde_json::json!({
@@ -47,25 +51,54 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
                 }).collect::<Vec<_>>(),
             })),
             Format::Text => {
-                println!("{} would restore snapshot {id}", bold("pftls rollback --dry-run", ctx.color));
+                println!(
+                    "{} would restore snapshot {id}",
+                    bold("pftls rollback --dry-run", ctx.color)
+                );
                 for p in &preview {
                     let path = p.path.display().to_string();
-                    let d = unified_diff(&path, p.current.as_deref().unwrap_or_default(), &p.snapshot);
-                    print!("{}", if ctx.color && !d.is_empty() { colorize_diff(&d) } else { d });
+                    let d =
+                        unified_diff(&path, p.current.as_deref().unwrap_or_default(), &p.snapshot);
+                    print!(
+                        "{}",
+                        if ctx.color && !d.is_empty() {
+                            colorize_diff(&d)
+                        } else {
+                            d
+                        }
+                    );
                 }
-                println!("{}", if changed { "Dry run: nothing was written." } else { "Nothing to change: the files already equal the snapshot." });
+                println!(
+                    "{}",
+                    if changed {
+                        "Dry run: nothing was written."
+                    } else {
+                        "Nothing to change: the files already equal the snapshot."
+                    }
+                );
             }
         }
         return Ok(change_exit(ctx, changed));
     }
 
-    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, Duration::from_secs(args.lock_timeout)).map_err(txn_error)?;
+    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, Duration::from_secs(args.lock_timeout))
+        .map_err(txn_error)?;
     let id = match &args.to {
         Some(id) => id.clone(),
         None => default_target(&store)?,
     };
-    let reload_argv = args.reload.then(|| pftls_txn::split_reload_command(&args.reload_command));
-    let report = pftls_txn::restore(&lock, &store, &id, &ctx.config_dir, reload_argv.as_deref(), args.keep).map_err(txn_error)?;
+    let reload_argv = args
+        .reload
+        .then(|| pftls_txn::split_reload_command(&args.reload_command));
+    let report = pftls_txn::restore(
+        &lock,
+        &store,
+        &id,
+        &ctx.config_dir,
+        reload_argv.as_deref(),
+        args.keep,
+    )
+    .map_err(txn_error)?;
     match ctx.format {
         Format::Json => {
             let mut v = serde_json::to_value(&report).unwrap_or_default();
@@ -83,7 +116,11 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
                 println!("Nothing to change: the files already equal snapshot {id}.");
             }
             if let Some(r) = &report.reload {
-                println!("Reload `{}`: {}", r.command, if r.ok { "ok" } else { "FAILED" });
+                println!(
+                    "Reload `{}`: {}",
+                    r.command,
+                    if r.ok { "ok" } else { "FAILED" }
+                );
             }
             for w in &report.warnings {
                 eprintln!("warning: {w}");
@@ -112,9 +149,17 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
                                 s.id,
                                 m.action.to_string(),
                                 m.created,
-                                if m.policies.is_empty() { "-".to_string() } else { m.policies.join(",") }
+                                if m.policies.is_empty() {
+                                    "-".to_string()
+                                } else {
+                                    m.policies.join(",")
+                                }
                             ),
-                            None => println!("{:<20} INCOMPLETE {}", s.id, s.problem.clone().unwrap_or_default()),
+                            None => println!(
+                                "{:<20} INCOMPLETE {}",
+                                s.id,
+                                s.problem.clone().unwrap_or_default()
+                            ),
                         }
                     }
                 }
@@ -134,7 +179,10 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
                     if let Some(m) = &info.manifest {
                         println!("  created   {}\n  host      {}\n  action    {}\n  policies  {}\n  config    {}", m.created, m.host, m.action, m.policies.join(", "), m.config_dir.display());
                         for f in &m.files {
-                            println!("  {:<10} {} bytes  mode {:o}  uid {} gid {}  sha256 {}", f.name, f.size, f.mode, f.uid, f.gid, f.sha256);
+                            println!(
+                                "  {:<10} {} bytes  mode {:o}  uid {} gid {}  sha256 {}",
+                                f.name, f.size, f.mode, f.uid, f.gid, f.sha256
+                            );
                         }
                     }
                     match &verified {
@@ -150,7 +198,9 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
         BackupsCmd::Prune { keep } => {
             let removed = store.prune(*keep).map_err(txn_error)?;
             match ctx.format {
-                Format::Json => print_json(&serde_json::json!({ "changed": !removed.is_empty(), "removed": removed })),
+                Format::Json => print_json(
+                    &serde_json::json!({ "changed": !removed.is_empty(), "removed": removed }),
+                ),
                 Format::Text => {
                     if removed.is_empty() {
                         println!("Nothing to prune.");

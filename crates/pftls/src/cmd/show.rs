@@ -58,7 +58,12 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> CliResult<i32> {
                 ctx.config_dir.display(),
                 target.version
             );
-            let width = params.iter().map(|e| e.name.len()).max().unwrap_or(20).min(40);
+            let width = params
+                .iter()
+                .map(|e| e.name.len())
+                .max()
+                .unwrap_or(20)
+                .min(40);
             let mut scope = String::new();
             for e in &params {
                 if e.scope != scope {
@@ -66,14 +71,28 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> CliResult<i32> {
                     let header = if scope == "main" {
                         "main.cf".to_string()
                     } else {
-                        let line = master.service(&scope).map(|s| format!(" (master.cf:{}, {})", s.line, s.command)).unwrap_or_default();
+                        let line = master
+                            .service(&scope)
+                            .map(|s| format!(" (master.cf:{}, {})", s.line, s.command))
+                            .unwrap_or_default();
                         format!("{scope}{line}")
                     };
                     println!("\n{}", bold(&header, ctx.color));
                 }
-                let value = if e.value.is_empty() { "(empty)".to_string() } else { postfix_conf::display_value(&e.value) };
-                let inherited = if e.scope != "main" && !matches!(e.source, Source::Master(_)) { " (inherited)" } else { "" };
-                println!("  {:<width$}  {:<28}  {}{}", e.name, value, e.source, inherited);
+                let value = if e.value.is_empty() {
+                    "(empty)".to_string()
+                } else {
+                    postfix_conf::display_value(&e.value)
+                };
+                let inherited = if e.scope != "main" && !matches!(e.source, Source::Master(_)) {
+                    " (inherited)"
+                } else {
+                    ""
+                };
+                println!(
+                    "  {:<width$}  {:<28}  {}{}",
+                    e.name, value, e.source, inherited
+                );
             }
             for w in warnings(&main, &master, &target.warnings) {
                 eprintln!("warning: {w}");
@@ -110,7 +129,9 @@ pub fn collect(view: &ConfigView<'_>, all: bool) -> Vec<Effective> {
     }
     seen.reverse();
     for key in seen {
-        let Some(svc) = view.master.service(&key) else { continue };
+        let Some(svc) = view.master.service(&key) else {
+            continue;
+        };
         let inbound = matches!(svc.command.as_str(), "smtpd" | "postscreen" | "tlsproxy");
         let mut names: Vec<String> = svc
             .effective_overrides()
@@ -133,9 +154,22 @@ pub fn collect(view: &ConfigView<'_>, all: bool) -> Vec<Effective> {
     out
 }
 
-fn warnings(main: &postfix_conf::MainCf, master: &postfix_conf::MasterCf, extra: &[String]) -> Vec<String> {
+fn warnings(
+    main: &postfix_conf::MainCf,
+    master: &postfix_conf::MasterCf,
+    extra: &[String],
+) -> Vec<String> {
     let mut w: Vec<String> = extra.to_vec();
-    w.extend(main.warnings().into_iter().map(|x| format!("main.cf:{}: {}", x.line, x.message)));
-    w.extend(master.warnings().into_iter().map(|x| format!("master.cf:{}: {}", x.line, x.message)));
+    w.extend(
+        main.warnings()
+            .into_iter()
+            .map(|x| format!("main.cf:{}: {}", x.line, x.message)),
+    );
+    w.extend(
+        master
+            .warnings()
+            .into_iter()
+            .map(|x| format!("master.cf:{}: {}", x.line, x.message)),
+    );
     w
 }

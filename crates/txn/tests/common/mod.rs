@@ -75,7 +75,9 @@ pub fn meta_of(path: &Path) -> (u32, u32, u32) {
 }
 
 pub fn mtime(path: &Path) -> SystemTime {
-    fs::metadata(path).and_then(|m| m.modified()).expect("mtime")
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .expect("mtime")
 }
 
 pub fn chmod(path: &Path, mode: u32) {
@@ -113,7 +115,15 @@ pub fn set_xattr(path: &Path, name: &str, value: &[u8]) -> std::io::Result<()> {
     let p = CString::new(path.as_os_str().as_bytes()).expect("path");
     let n = CString::new(name).expect("name");
     // SAFETY: valid C strings and a buffer of value.len() bytes.
-    let rc = unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    let rc = unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
     if rc == 0 {
         Ok(())
     } else {

@@ -1,0 +1,1 @@
+//! pftls doctor: findings over the effective Postfix TLS configuration.
