@@ -154,6 +154,9 @@ pub struct Analyzer {
     first: Option<i64>,
     last: Option<i64>,
     totals: Counts,
+    /// The bucket being filled (logs are in time order, so this is nearly always the one);
+    /// merged into `buckets` when another bucket is needed.
+    current: Option<(i64, Counts)>,
     buckets: BTreeMap<i64, Counts>,
     protocols: Labels,
     ciphers: Labels,
@@ -190,7 +193,7 @@ fn namaddr(b: &[u8]) -> Option<(&[u8], &[u8])> {
 /// Leading queue ID `QID: ` of a message: returns the ID and the rest after `: `.
 #[inline]
 fn queue_id(msg: &[u8]) -> Option<(&[u8], &[u8])> {
-    let colon = memchr::memchr(b':', msg.get(..32).unwrap_or(msg))?;
+    let colon = msg.iter().take(32).position(|&c| c == b':')?;
     let qid = &msg[..colon];
     if qid.len() < 5 || !qid.iter().all(u8::is_ascii_alphanumeric) {
         return None;
@@ -254,6 +257,7 @@ impl Analyzer {
             first: None,
             last: None,
             totals: Counts::default(),
+            current: None,
             buckets: BTreeMap::new(),
             protocols: Labels::default(),
             ciphers: Labels::default(),
@@ -316,15 +320,24 @@ impl Analyzer {
     fn bump(&mut self, ts: i64, f: impl Fn(&mut Counts)) {
         f(&mut self.totals);
         let key = self.origin + (ts - self.origin).div_euclid(self.width) * self.width;
-        if let Some(c) = self.buckets.get_mut(&key) {
-            f(c);
-            return;
+        match &mut self.current {
+            Some((k, c)) if *k == key => f(c),
+            _ => {
+                self.flush_bucket();
+                let mut c = Counts::default();
+                f(&mut c);
+                self.current = Some((key, c));
+            }
         }
-        let mut c = Counts::default();
-        f(&mut c);
-        self.buckets.insert(key, c);
-        if self.buckets.len() > MAX_BUCKETS {
-            self.widen();
+    }
+
+    /// Moves the current bucket into the map (widening buckets when over the cap).
+    fn flush_bucket(&mut self) {
+        if let Some((k, c)) = self.current.take() {
+            self.buckets.entry(k).or_default().add(&c);
+            if self.buckets.len() > MAX_BUCKETS {
+                self.widen();
+            }
         }
     }
 
@@ -466,7 +479,7 @@ impl Analyzer {
     /// returns what follows `DIR` (`" from "` or `" to "`).
     #[inline]
     fn established<'a>(&self, m: &'a [u8], dir: &[u8]) -> Option<&'a [u8]> {
-        let sp = memchr::memchr(b' ', m.get(..12)?)?;
+        let sp = m.iter().take(12).position(|&c| c == b' ')?;
         let rest = after(&m[sp..], b" TLS connection ")?;
         let rest = after(rest, b"established").or_else(|| after(rest, b"reused"))?;
         after(rest, dir)
@@ -580,6 +593,7 @@ impl Analyzer {
 
     /// Ends the analysis and builds the report.
     pub fn finish(mut self) -> LogReport {
+        self.flush_bucket();
         for _ in 0..self.pending.len() {
             self.reasons.bump(UNSPECIFIED.as_bytes());
         }

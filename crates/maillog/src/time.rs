@@ -144,6 +144,20 @@ pub fn parse_traditional(b: &[u8]) -> Option<(u32, u32, i64, usize)> {
 #[inline]
 pub fn parse_rfc3339(b: &[u8], cache: &mut IsoCache) -> Option<(i64, usize)> {
     let head = b.get(..19)?;
+    if cache.valid && cache.key == *head {
+        // Fast path: same second as the previous line and the same layout after it
+        // (fraction length and offset text), e.g. `.123456+00:00 `.
+        let off = 19 + cache.frac_len;
+        let end = off + cache.off_len;
+        if b.get(end) == Some(&b' ')
+            && b[off..end] == cache.off_text[..cache.off_len]
+            && (cache.frac_len == 0 || b[19] == b'.')
+        {
+            return Some((cache.value - cache.off_secs, end + 1));
+        }
+    }
+    // Until this line parses completely, the fast path must not match anything.
+    cache.off_len = usize::MAX / 2;
     let base = if cache.valid && cache.key == *head {
         cache.value
     } else {
@@ -169,6 +183,7 @@ pub fn parse_rfc3339(b: &[u8], cache: &mut IsoCache) -> Option<(i64, usize)> {
             i += 1;
         }
     }
+    let frac_end = i;
     let offset = match b.get(i)? {
         b'Z' | b'z' => {
             i += 1;
@@ -194,6 +209,14 @@ pub fn parse_rfc3339(b: &[u8], cache: &mut IsoCache) -> Option<(i64, usize)> {
     if b.get(i) != Some(&b' ') {
         return None;
     }
+    // Remember the layout for the fast path (only a `.` fraction qualifies).
+    let off_len = i - frac_end;
+    if off_len <= cache.off_text.len() && (frac_end == 19 || b[19] == b'.') {
+        cache.frac_len = frac_end - 19;
+        cache.off_len = off_len;
+        cache.off_text[..off_len].copy_from_slice(&b[frac_end..i]);
+        cache.off_secs = offset;
+    }
     Some((base - offset, i + 1))
 }
 
@@ -203,6 +226,10 @@ pub struct IsoCache {
     key: [u8; 19],
     value: i64,
     valid: bool,
+    frac_len: usize,
+    off_len: usize,
+    off_text: [u8; 8],
+    off_secs: i64,
 }
 
 /// Places year-less dates on the time line, one instance per input file.

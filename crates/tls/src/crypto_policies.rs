@@ -131,7 +131,7 @@ impl CryptoPolicy {
     /// False when `config` names a different policy than `state/current` (selected with
     /// `update-crypto-policies --set` but the back-ends were not regenerated).
     pub fn applied(&self) -> bool {
-        self.current.as_deref().is_none_or_eq(&self.config)
+        !matches!(self.current.as_deref(), Some(c) if c != self.config)
     }
 
     /// The baseline this policy imposes on Postfix, with `forbidden` computed by OpenSSL.
@@ -146,16 +146,6 @@ impl CryptoPolicy {
             cipher_string: Some(self.cipher_string.clone()),
             forbidden,
         })
-    }
-}
-
-/// Helper: `None` or equal.
-trait NoneOrEq {
-    fn is_none_or_eq(self, other: &str) -> bool;
-}
-impl NoneOrEq for Option<&str> {
-    fn is_none_or_eq(self, other: &str) -> bool {
-        self.map_or(true, |s| s == other)
     }
 }
 
@@ -327,8 +317,8 @@ fn parse_opensslcnf(path: &Path) -> Result<OpensslCnf, TlsError> {
 fn seclevel_of(cipher_string: &str) -> Option<Result<u32, String>> {
     cipher_string
         .split([':', ',', ' '])
-        .filter_map(|t| t.strip_prefix("@SECLEVEL="))
-        .last()
+        .rev()
+        .find_map(|t| t.strip_prefix("@SECLEVEL="))
         .map(|v| match v.parse::<u32>() {
             Ok(n) if n <= 5 => Ok(n),
             _ => Err(v.to_string()),
@@ -384,11 +374,8 @@ pub fn forbidden_exclusions(
         if uncovered.is_empty() {
             break;
         }
-        let after = match names(&format!("{POSTFIX_MEDIUM_37}:!{tok}")) {
-            Ok(v) => v,
-            // Excluding everything is never "only forbidden ciphers" unless all are forbidden.
-            Err(_) => Vec::new(),
-        };
+        // An error means the token excluded everything: then "removed" is all of medium.
+        let after: Vec<String> = names(&format!("{POSTFIX_MEDIUM_37}:!{tok}")).unwrap_or_default();
         let removed: Vec<&String> = medium.iter().filter(|c| !after.contains(c)).collect();
         let safe = removed.iter().all(|c| forbidden.contains(c));
         let useful = removed.iter().any(|c| uncovered.contains(c));
@@ -398,5 +385,24 @@ pub fn forbidden_exclusions(
         }
     }
     tokens.extend(uncovered);
+    // Key exchanges the policy removes by name (FUTURE's `-kRSA`) are stated too, even when its
+    // security level already drops them: Postfix's exclusions should carry the policy on their
+    // own, e.g. if an admin lowers the level through tls_config_file.
+    for kx in ["kRSA", "kDHE", "kEDH", "kECDHE"] {
+        let named = policy_cipher_string
+            .split(':')
+            .any(|t| t == format!("-{kx}") || t == format!("!{kx}"));
+        if named && !tokens.iter().any(|t| t == kx) {
+            let after: Vec<String> =
+                names(&format!("{POSTFIX_MEDIUM_37}:!{kx}")).unwrap_or_default();
+            let safe = medium
+                .iter()
+                .filter(|c| !after.contains(c))
+                .all(|c| forbidden.contains(c));
+            if safe {
+                tokens.insert(0, kx.to_string());
+            }
+        }
+    }
     Ok(tokens)
 }

@@ -99,8 +99,8 @@ pub fn self_signed(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let start = now + not_before_days * 86_400;
-    let end = start + valid_days * 86_400;
+    let start = now.saturating_add(not_before_days.saturating_mul(86_400));
+    let end = start.saturating_add(valid_days.saturating_mul(86_400));
     let mut name = X509NameBuilder::new().map_err(ossl)?;
     name.append_entry_by_nid(Nid::COMMONNAME, host)
         .map_err(ossl)?;

@@ -3,6 +3,8 @@
 //! evaluation, in-memory handshake simulation, the SMTP STARTTLS probe, certificate checks
 //! and TLSA digests.
 
+#![warn(missing_docs)]
+
 pub mod cert;
 pub mod ciphers;
 pub mod crypto_policies;

@@ -92,13 +92,7 @@ pub fn default_value(name: &str, version: PostfixVersion) -> Option<&'static str
                 "X25519 X448 prime256v1 secp521r1 secp384r1"
             }
         }
-        "tls_ffdhe_auto_groups" => {
-            if v38 {
-                "ffdhe2048 ffdhe3072"
-            } else {
-                return None;
-            }
-        }
+        "tls_ffdhe_auto_groups" if v38 => "ffdhe2048 ffdhe3072",
         _ => return None,
     })
 }

@@ -56,6 +56,20 @@ impl ProbeOptions {
         }
     }
 
+    /// The per-step timeout, never zero (std rejects a zero socket timeout, which would
+    /// silently leave the socket blocking forever).
+    fn step_timeout(&self) -> Duration {
+        self.timeout.max(Duration::from_millis(1))
+    }
+
+    /// Deadline for one whole connection: four step timeouts from now (saturating).
+    fn connection_deadline(&self) -> Instant {
+        let budget = self.step_timeout().saturating_mul(4);
+        let now = Instant::now();
+        now.checked_add(budget)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400))
+    }
+
     fn target(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
@@ -263,11 +277,15 @@ impl<S: Read + Write + Timed> Smtp<S> {
 
     /// Banner then EHLO; returns (banner, EHLO keywords).
     fn greet(&mut self, opts: &ProbeOptions) -> Result<(String, Vec<String>), TlsError> {
-        let banner = self.read_reply("banner", opts.timeout)?;
+        let banner = self.read_reply("banner", opts.step_timeout())?;
         if banner.code != 220 {
             return Err(self.unexpected("banner", &format!("{} {}", banner.code, banner.text())));
         }
-        let ehlo = self.command(&format!("EHLO {}", opts.ehlo_name), "EHLO", opts.timeout)?;
+        let ehlo = self.command(
+            &format!("EHLO {}", opts.ehlo_name),
+            "EHLO",
+            opts.step_timeout(),
+        )?;
         if ehlo.code != 250 {
             return Err(self.unexpected("EHLO", &format!("{} {}", ehlo.code, ehlo.text())));
         }
@@ -290,7 +308,7 @@ fn connect(opts: &ProbeOptions) -> Result<TcpStream, TlsError> {
         .collect();
     let mut last = None;
     for addr in addrs {
-        match TcpStream::connect_timeout(&addr, opts.timeout) {
+        match TcpStream::connect_timeout(&addr, opts.step_timeout()) {
             Ok(s) => return Ok(s),
             Err(e) => last = Some(net_error(&target, "connect", e)),
         }
@@ -308,7 +326,7 @@ fn open(opts: &ProbeOptions) -> Result<Smtp<TcpStream>, TlsError> {
         stream,
         buf: Vec::new(),
         target: opts.target(),
-        deadline: Instant::now() + opts.timeout * 4,
+        deadline: opts.connection_deadline(),
     })
 }
 
@@ -339,7 +357,7 @@ fn tls_handshake(
             None,
         );
     }
-    tcp.set_timeout(left.min(opts.timeout));
+    tcp.set_timeout(left.min(opts.step_timeout()));
     let mut ssl = match Ssl::new(&ctx) {
         Ok(s) => s,
         Err(e) => return (HandshakeOutcome::failed(crate::reason_of(&e)), None),
@@ -396,7 +414,7 @@ fn starttls_client(opts: &ProbeOptions, client: &ClientProfile) -> HandshakeOutc
         if !offers_starttls(&ehlo) {
             return Ok(HandshakeOutcome::failed("server did not offer STARTTLS"));
         }
-        let reply = smtp.command("STARTTLS", "STARTTLS", opts.timeout)?;
+        let reply = smtp.command("STARTTLS", "STARTTLS", opts.step_timeout())?;
         if reply.code != 220 {
             return Ok(HandshakeOutcome::failed(format!(
                 "STARTTLS refused: {} {}",
@@ -418,15 +436,18 @@ fn starttls_client(opts: &ProbeOptions, client: &ClientProfile) -> HandshakeOutc
     run().unwrap_or_else(|e| HandshakeOutcome::failed(e.to_string()))
 }
 
+/// Banner and EHLO keywords.
+type Greeting = (String, Vec<String>);
+
 /// One client in wrapper mode: fresh connection, handshake first; returns the outcome and,
 /// when asked, the banner and EHLO keywords read over TLS.
 fn wrapper_client(
     opts: &ProbeOptions,
     client: &ClientProfile,
     greet: bool,
-) -> Result<(HandshakeOutcome, Option<(String, Vec<String>)>), TlsError> {
+) -> Result<(HandshakeOutcome, Option<Greeting>), TlsError> {
     let tcp = connect(opts)?;
-    let deadline = Instant::now() + opts.timeout * 4;
+    let deadline = opts.connection_deadline();
     let (outcome, stream) = tls_handshake(tcp, client, opts, deadline);
     let Some(stream) = stream else {
         return Ok((outcome, None));
@@ -443,7 +464,7 @@ fn wrapper_client(
     } else {
         None
     };
-    let _ = smtp.send("QUIT", "QUIT", opts.timeout);
+    let _ = smtp.send("QUIT", "QUIT", opts.step_timeout());
     let _ = smtp.stream.shutdown();
     Ok((outcome, greeting))
 }
@@ -481,14 +502,18 @@ pub fn probe(opts: &ProbeOptions) -> Result<ProbeReport, TlsError> {
         report.starttls_offered = offers_starttls(&ehlo);
         report.ehlo = ehlo;
         if opts.check_plaintext_mail {
-            let reply = smtp.command("MAIL FROM:<probe@example.org>", "MAIL FROM", opts.timeout)?;
+            let reply = smtp.command(
+                "MAIL FROM:<probe@example.org>",
+                "MAIL FROM",
+                opts.step_timeout(),
+            )?;
             report.plaintext_mail = Some(PlaintextMail {
                 code: reply.code,
                 reply: reply.text(),
                 refused_530: reply.code == 530,
             });
         }
-        let _ = smtp.command("QUIT", "QUIT", opts.timeout);
+        let _ = smtp.command("QUIT", "QUIT", opts.step_timeout());
         for client in &opts.clients {
             let outcome = if report.starttls_offered {
                 starttls_client(opts, client)

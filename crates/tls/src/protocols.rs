@@ -169,8 +169,8 @@ impl ProtocolRange {
         Protocol::ALL
             .into_iter()
             .filter(|p| *p != Protocol::Ssl2)
-            .filter(|p| self.floor.map_or(true, |f| *p >= f))
-            .filter(|p| self.ceiling.map_or(true, |c| *p <= c))
+            .filter(|p| !matches!(self.floor, Some(f) if *p < f))
+            .filter(|p| !matches!(self.ceiling, Some(c) if *p > c))
             .filter(|p| !self.excluded.contains(p))
             .collect()
     }

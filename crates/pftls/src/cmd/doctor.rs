@@ -1,22 +1,150 @@
-//! `pftls doctor` (placeholder until the doctor crate lands; replaced in one step).
+//! `pftls doctor`: findings over the effective configuration, grouped by severity, each with
+//! its location and fix; `--fail-on LEVEL` exits 3 when a finding reaches LEVEL.
 
-use clap::Args;
+use std::path::PathBuf;
 
-use crate::context::Ctx;
+use clap::{Args, ValueEnum};
+use pftls_doctor::{counts, diagnose, DoctorInput, DoctorOptions, Finding, Severity};
+use pftls_tls::{builtin_profiles, load_profiles_json, ClientProfile};
+
+use crate::cli::Format;
+use crate::context::{read_file, Ctx};
 use crate::error::{CliError, CliResult};
+use crate::output::{bold, print_json, severity};
+use crate::parse::parse_both;
+
+/// Exit code when findings reach `--fail-on`.
+pub const EXIT_FINDINGS: i32 = 3;
+
+/// A severity threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    /// Any finding.
+    Info,
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
+}
+
+impl Level {
+    fn severity(self) -> Severity {
+        match self {
+            Level::Info => Severity::Info,
+            Level::Warning => Severity::Warning,
+            Level::Error => Severity::Error,
+        }
+    }
+}
 
 /// `doctor` options.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Exit 3 when a finding at or above this level exists.
-    #[arg(long, value_name = "LEVEL")]
-    pub fail_on: Option<String>,
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on: Option<Level>,
+    /// Do not read certificate and key files (only the configuration is checked).
+    #[arg(long)]
+    pub no_file_checks: bool,
+    /// Client profiles (JSON, `{"profiles": [...]}` or an array) instead of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub client_profiles: Option<PathBuf>,
+    /// Warn when a certificate expires within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub expiry_days: u32,
+    /// The resolver configuration checked for DANE (a local validating resolver).
+    #[arg(long, value_name = "FILE", default_value = "/etc/resolv.conf")]
+    pub resolv_conf: PathBuf,
 }
 
 /// Runs `doctor`.
-pub fn run(_ctx: &Ctx, _args: &DoctorArgs) -> CliResult<i32> {
-    Err(CliError::new(
-        "usage",
-        "doctor is not available in this build yet",
-    ))
+pub fn run(ctx: &Ctx, args: &DoctorArgs) -> CliResult<i32> {
+    let files = ctx.read_config()?;
+    let (env, baseline, notes) = ctx.environment()?;
+    let (main, master) = parse_both(&files)?;
+    let profiles = profiles(args)?;
+    let input = DoctorInput {
+        main: &main,
+        master: &master,
+        catalogue: &env.catalogue,
+        version: env.version,
+        baseline: &baseline,
+        profiles: &profiles,
+        options: DoctorOptions {
+            check_files: !args.no_file_checks,
+            expiry_days: args.expiry_days,
+            resolv_conf: args.resolv_conf.clone(),
+            now: None,
+        },
+    };
+    let findings = diagnose(&input);
+    let (errors, warnings, infos) = counts(&findings);
+
+    match ctx.format {
+        Format::Json => print_json(&serde_json::json!({
+            "postfix_version": env.version.to_string(),
+            "crypto_policy": baseline.source,
+            "config_dir": ctx.config_dir.display().to_string(),
+            "findings": findings,
+            "counts": { "error": errors, "warning": warnings, "info": infos },
+            "warnings": notes,
+        })),
+        Format::Text => {
+            for n in &notes {
+                eprintln!("warning: {n}");
+            }
+            print_text(ctx, &findings, &env.version.to_string(), &baseline.source);
+        }
+    }
+    let failed = args
+        .fail_on
+        .is_some_and(|level| findings.iter().any(|f| f.severity >= level.severity()));
+    Ok(if failed { EXIT_FINDINGS } else { 0 })
+}
+
+/// The built-in profiles, or those of `--client-profiles`.
+fn profiles(args: &DoctorArgs) -> CliResult<Vec<ClientProfile>> {
+    let Some(path) = &args.client_profiles else {
+        return Ok(builtin_profiles());
+    };
+    let bytes = read_file(path)?;
+    load_profiles_json(&String::from_utf8_lossy(&bytes)).map_err(|e| {
+        CliError::new("usage", format!("{}: {e}", path.display()))
+            .at(path.display().to_string(), None)
+    })
+}
+
+fn print_text(ctx: &Ctx, findings: &[Finding], version: &str, policy: &str) {
+    println!(
+        "{} {} — Postfix {version}, {policy}",
+        bold("pftls doctor", ctx.color),
+        ctx.config_dir.display()
+    );
+    if findings.is_empty() {
+        println!("\nNo findings.");
+        return;
+    }
+    for (sev, title) in [
+        (Severity::Error, "errors"),
+        (Severity::Warning, "warnings"),
+        (Severity::Info, "info"),
+    ] {
+        let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == sev).collect();
+        if group.is_empty() {
+            continue;
+        }
+        println!(
+            "\n{} ({})",
+            bold(&severity(title, ctx.color), ctx.color),
+            group.len()
+        );
+        for f in group {
+            let loc = f.location.as_deref().unwrap_or("-");
+            println!("  {}  {}  {loc}", severity(sev.as_str(), ctx.color), f.id);
+            println!("      {}", f.message);
+            println!("      fix: {}", f.fix);
+        }
+    }
+    let (e, w, i) = counts(findings);
+    println!("\n{e} error(s), {w} warning(s), {i} info");
 }

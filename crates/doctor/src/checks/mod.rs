@@ -1,0 +1,9 @@
+//! The checks, one module per concern. Each appends drafts; `diagnose` merges and sorts.
+
+pub(crate) mod certs;
+pub(crate) mod ciphers;
+pub(crate) mod dane;
+pub(crate) mod duplicates;
+pub(crate) mod hygiene;
+pub(crate) mod port25;
+pub(crate) mod protocols;
