@@ -64,14 +64,12 @@ fn classify(prog: &[u8]) -> Option<Prog> {
         b"smtp" | b"lmtp" => Prog::Smtp,
         b"cleanup" => Prog::Cleanup,
         b"tlsproxy" => Prog::Tlsproxy,
-        b"qmgr" | b"oqmgr" | b"pickup" | b"local" | b"virtual" | b"pipe" | b"bounce"
-        | b"defer" | b"trace" | b"anvil" | b"master" | b"postscreen" | b"dnsblog"
-        | b"trivial-rewrite" | b"scache" | b"error" | b"discard" | b"showq" | b"postdrop"
-        | b"sendmail" | b"verify" | b"tlsmgr" | b"proxymap" | b"proxywrite" | b"flush"
-        | b"postlogd" | b"postqueue" | b"postsuper" | b"postfix-script" | b"postmap"
-        | b"postalias" | b"spawn" | b"qmqpd" | b"postmulti" | b"postlog" | b"retry" => {
-            Prog::OtherPostfix
-        }
+        b"qmgr" | b"oqmgr" | b"pickup" | b"local" | b"virtual" | b"pipe" | b"bounce" | b"defer"
+        | b"trace" | b"anvil" | b"master" | b"postscreen" | b"dnsblog" | b"trivial-rewrite"
+        | b"scache" | b"error" | b"discard" | b"showq" | b"postdrop" | b"sendmail" | b"verify"
+        | b"tlsmgr" | b"proxymap" | b"proxywrite" | b"flush" | b"postlogd" | b"postqueue"
+        | b"postsuper" | b"postfix-script" | b"postmap" | b"postalias" | b"spawn" | b"qmqpd"
+        | b"postmulti" | b"postlog" | b"retry" => Prog::OtherPostfix,
         _ => return None,
     })
 }

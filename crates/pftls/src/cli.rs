@@ -110,6 +110,17 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Restore the snapshot taken by the most recent apply (or --to ID).
     Rollback(RollbackArgs),
+    /// Handshake matrix: which client profiles each inbound TLS service accepts, current vs planned.
+    Simulate(crate::cmd::simulate::SimulateArgs),
+    /// Live SMTP STARTTLS probe of HOST[:PORT] with every client profile.
+    Probe(crate::cmd::probe::ProbeArgs),
+    /// Mail-log analytics: TLS failures, protocol mix, 530 refusals, volume per time bucket.
+    Logs(crate::cmd::logs::LogsArgs),
+    /// MTA-STS policy file, _mta-sts and TLS-RPT DNS records; --check validates a policy file.
+    #[command(name = "mta-sts")]
+    MtaSts(crate::cmd::mta_sts::MtaStsArgs),
+    /// DANE TLSA records (3 1 1, and 2 1 1 for the issuer) for the configured or a given certificate.
+    Tlsa(crate::cmd::tlsa::TlsaArgs),
     /// List, show and prune snapshots.
     #[command(subcommand)]
     Backups(BackupsCmd),

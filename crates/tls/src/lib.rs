@@ -11,6 +11,7 @@ pub mod crypto_policies;
 mod error;
 mod ffi;
 pub mod keys;
+pub mod mta_sts;
 pub mod postfix_defaults;
 pub mod probe;
 pub mod profiles;

@@ -2,6 +2,11 @@
 
 pub mod apply;
 pub mod doctor;
+pub mod logs;
+pub mod mta_sts;
+pub mod probe;
 pub mod policies;
 pub mod rollback;
 pub mod show;
+pub mod simulate;
+pub mod tlsa;
