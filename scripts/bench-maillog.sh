@@ -34,8 +34,11 @@ cat "$LOG" > /dev/null
 # run NAME BYTES CMD... : prints wall s, cpu s, MB/s (wall and cpu), peak RSS
 run() {
   local name=$1 bytes=$2; shift 2
-  local out; out=$(mktemp)
-  /usr/bin/time -v "$@" > /dev/null 2> "$out" || true
+  local out stdout; out=$(mktemp); stdout=$(mktemp)
+  # stdout goes to a file, not /dev/null: GNU grep stops at the first match when its output
+  # is /dev/null, which would make `grep -c` look instant.
+  /usr/bin/time -v "$@" > "$stdout" 2> "$out" || true
+  rm -f "$stdout"
   local wall user sys rss
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$out")
   user=$(awk -F': ' '/User time/ {print $2}' "$out")

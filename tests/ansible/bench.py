@@ -73,7 +73,10 @@ def main():
             subprocess.run(
                 [pftls, "--format", "json"]
                 + fleet.pftls_args(
-                    host["config_dir"], host["backup_dir"], host["crypto_dir"], "apply",
+                    host["config_dir"],
+                    host["backup_dir"],
+                    host["crypto_dir"],
+                    "apply",
                     host["policies"],
                 )
                 + ["--dry-run"],
@@ -99,8 +102,10 @@ def main():
 
         forks = runner.env["ANSIBLE_FORKS"]
         print()
-        print("bench: %d hosts, ansible_connection=local, forks=%s, %d rounds (median wall)"
-              % (n, forks, args.rounds))
+        print(
+            "bench: %d hosts, ansible_connection=local, forks=%s, %d rounds (median wall)"
+            % (n, forks, args.rounds)
+        )
         print("bench: pftls apply --dry-run alone, sequential: %.0f ms per host" % (direct * 1000))
         print("%-30s %10s %10s %16s" % ("playbook", "pftls s", "stub s", "pftls adds/host"))
         for name, real, base in rows:

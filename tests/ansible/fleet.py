@@ -109,7 +109,7 @@ class Fleet:
         """Every file and directory under a host: relative path -> (sha256 or 'dir', mtime_ns)."""
         base = os.path.dirname(self.hosts[name]["config_dir"])
         state = {}
-        for dirpath, dirnames, filenames in os.walk(base):
+        for dirpath, _dirnames, filenames in os.walk(base):
             rel = os.path.relpath(dirpath, base)
             state[rel + "/"] = ("dir", os.stat(dirpath).st_mtime_ns)
             for filename in filenames:

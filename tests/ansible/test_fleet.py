@@ -129,12 +129,19 @@ def expect_untouched(res, name, before, after):
     res.check(name + ": nothing touched (bytes, mtimes)", not diffs, ", ".join(diffs[:6]))
 
 
-def expect_broken_message(res, name, output, broken):
+def expect_broken_message(res, name, output, fl):
     """Checks that the broken host's failure carries pftls's message (file:line: message)."""
-    ok = all(
-        re.search(re.escape(host) + r".*\n?.*" + re.escape(fleet.BROKEN_MESSAGE), output)
-        for host in broken
-    ) and "main.cf:" in output
+    ok = bool(fl.broken) and all(
+        re.search(
+            r"pftls: %s:\d+: %s"
+            % (
+                re.escape(os.path.join(fl.hosts[h]["config_dir"], "main.cf")),
+                re.escape(fleet.BROKEN_MESSAGE),
+            ),
+            output,
+        )
+        for h in fl.broken
+    )
     res.check(name + ": broken host fails with pftls's message", ok)
 
 
@@ -165,7 +172,9 @@ def check_module_diff_helper(res, pftls, tmp):
         after = module.apply_unified_diff(before, entry["diff"])
         ok = ok and after is not None
         ok = ok and hashlib.sha256(after).hexdigest() == entry["after_sha256"]
-    res.check("module: planned text rebuilt from the diff matches after_sha256", ok, repr(out)[:300])
+    res.check(
+        "module: planned text rebuilt from the diff matches after_sha256", ok, repr(out)[:300]
+    )
     # A diff that does not fit the file is refused, never applied approximately.
     res.check(
         "module: a diff that does not fit is refused",
@@ -183,7 +192,7 @@ def command_playbooks(res, runner, fl):
     code, out, recap, _ = runner.playbook("dry-run.yml")
     expect_recap(res, "dry-run.yml", recap, hosts, nc, broken)
     expect_untouched(res, "dry-run.yml", initial_trees, fl.trees())
-    expect_broken_message(res, "dry-run.yml", out, broken)
+    expect_broken_message(res, "dry-run.yml", out, fl)
     res.check("dry-run.yml: shows the planned diff", "+smtpd_tls_loglevel = 1" in out)
 
     code, out, recap, _ = runner.playbook("apply.yml", "--check", "--diff", *STAGING)
@@ -193,7 +202,7 @@ def command_playbooks(res, runner, fl):
 
     code, out, recap, _ = runner.playbook("apply.yml", *STAGING)
     expect_recap(res, "apply.yml", recap, hosts, nc, broken)
-    expect_broken_message(res, "apply.yml", out, broken)
+    expect_broken_message(res, "apply.yml", out, fl)
     after = fl.trees()
     untouched = {h: initial_trees[h] for h in hosts if h not in nc}
     expect_untouched(
@@ -223,8 +232,6 @@ def command_playbooks(res, runner, fl):
         all(fl.config_bytes(h) == initial[h] for h in hosts),
     )
 
-    code, out, recap, _ = runner.playbook("rollback.yml")
-    expect_recap(res, "rollback.yml again", recap, hosts, [], [])
     return applied
 
 
@@ -238,7 +245,7 @@ def module_playbooks(res, runner, fl, applied_by_command):
     code, out, recap, _ = runner.playbook("module-apply.yml", "--check", "--diff", *STAGING)
     expect_recap(res, "module-apply.yml --check --diff", recap, hosts, nc, broken)
     expect_untouched(res, "module-apply.yml --check --diff", initial_trees, fl.trees())
-    expect_broken_message(res, "module-apply.yml --check", out, broken)
+    expect_broken_message(res, "module-apply.yml --check", out, fl)
     headers = all(
         "--- before: %s/main.cf" % fl.hosts[h]["config_dir"] in out
         and "+++ after: %s/main.cf" % fl.hosts[h]["config_dir"] in out
@@ -252,7 +259,7 @@ def module_playbooks(res, runner, fl, applied_by_command):
 
     code, out, recap, _ = runner.playbook("module-apply.yml", "--diff", *STAGING)
     expect_recap(res, "module-apply.yml", recap, hosts, nc, broken)
-    expect_broken_message(res, "module-apply.yml", out, broken)
+    expect_broken_message(res, "module-apply.yml", out, fl)
     res.check(
         "module-apply.yml: same bytes as the command playbook wrote",
         all(fl.config_bytes(h) == applied_by_command[h] for h in hosts),
@@ -261,9 +268,7 @@ def module_playbooks(res, runner, fl, applied_by_command):
         "module-apply.yml: one snapshot per changed host, reported as backup_file",
         all(len(fl.snapshots(h)) == 1 for h in nc)
         and all(not fl.snapshots(h) for h in hosts if h not in nc)
-        and all(
-            os.path.join(fl.hosts[h]["backup_dir"], fl.snapshots(h)[0]) in out for h in nc
-        ),
+        and all(os.path.join(fl.hosts[h]["backup_dir"], fl.snapshots(h)[0]) in out for h in nc),
     )
     after = fl.trees()
 
@@ -285,9 +290,6 @@ def module_playbooks(res, runner, fl, applied_by_command):
         "module-rollback.yml: every file restored byte for byte",
         all(fl.config_bytes(h) == initial[h] for h in hosts),
     )
-
-    code, out, recap, _ = runner.playbook("module-rollback.yml")
-    expect_recap(res, "module-rollback.yml again", recap, hosts, [], [])
 
 
 def lint(res, venv_bin, env):

@@ -78,14 +78,20 @@ impl<'a> Cx<'a> {
             }];
         }
         let mut out = Vec::new();
-        for s in services.iter().filter(|s| s.kind == "inet" && is_port(&s.name, &["smtp", "25"])) {
+        for s in services
+            .iter()
+            .filter(|s| s.kind == "inet" && is_port(&s.name, &["smtp", "25"]))
+        {
             match s.command.as_str() {
                 "smtpd" => out.push(Port25 {
                     scope: s.key(),
                     listener: s.key(),
                 }),
                 "postscreen" => {
-                    for p in services.iter().filter(|p| p.kind == "pass" && p.command == "smtpd") {
+                    for p in services
+                        .iter()
+                        .filter(|p| p.kind == "pass" && p.command == "smtpd")
+                    {
                         out.push(Port25 {
                             scope: p.key(),
                             listener: s.key(),
@@ -172,7 +178,13 @@ pub(crate) struct Draft {
 
 impl Draft {
     /// A draft with no scopes.
-    pub fn new(id: &'static str, subject: impl Into<String>, location: Option<String>, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn new(
+        id: &'static str,
+        subject: impl Into<String>,
+        location: Option<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Draft {
             id,
             message: message.into(),
@@ -201,7 +213,10 @@ impl Draft {
 pub(crate) fn finish(drafts: Vec<Draft>) -> Vec<Finding> {
     let mut merged: Vec<Draft> = Vec::new();
     for d in drafts {
-        match merged.iter_mut().find(|m| m.id == d.id && m.subject == d.subject) {
+        match merged
+            .iter_mut()
+            .find(|m| m.id == d.id && m.subject == d.subject)
+        {
             Some(m) => {
                 for s in d.scopes {
                     if !m.scopes.contains(&s) {
@@ -246,8 +261,22 @@ mod tests {
 
     #[test]
     fn drafts_merge_scopes() {
-        let a = Draft::new(crate::finding::ids::LOGLEVEL_ZERO, "s", None, "in {scopes}", "x").scope("a/inet");
-        let b = Draft::new(crate::finding::ids::LOGLEVEL_ZERO, "s", None, "in {scopes}", "x").scope("b/inet");
+        let a = Draft::new(
+            crate::finding::ids::LOGLEVEL_ZERO,
+            "s",
+            None,
+            "in {scopes}",
+            "x",
+        )
+        .scope("a/inet");
+        let b = Draft::new(
+            crate::finding::ids::LOGLEVEL_ZERO,
+            "s",
+            None,
+            "in {scopes}",
+            "x",
+        )
+        .scope("b/inet");
         let f = finish(vec![a, b]);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].message, "in a/inet, b/inet");

@@ -137,32 +137,137 @@ pub struct Check {
 
 /// Every check the doctor runs, in id order.
 pub const CHECKS: &[Check] = &[
-    Check { id: ids::PORT25_REQUIRES_TLS, severity: Severity::Error, title: "port 25 requires TLS (encrypt, smtpd_enforce_tls or wrapper mode): RFC 3207 section 4" },
-    Check { id: ids::PROTOCOLS_NO_TLS12, severity: Severity::Error, title: "a protocol list excludes TLS 1.2 (or enables nothing)" },
-    Check { id: ids::PORT25_TLS13_ONLY, severity: Severity::Error, title: "port 25 accepts only TLS 1.3" },
-    Check { id: ids::PROTOCOLS_INVALID, severity: Severity::Error, title: "a protocol list the target Postfix does not understand (TLS disabled)" },
-    Check { id: ids::INVALID_TLS_SETTING, severity: Severity::Error, title: "an invalid TLS level, grade, boolean or cipher exclusion" },
-    Check { id: ids::CIPHERS_NARROWER, severity: Severity::Warning, title: "cipher settings remove ciphers the system crypto-policy allows" },
-    Check { id: ids::MODERN_CLIENTS_FAIL, severity: Severity::Error, title: "modern sending MTAs cannot complete a handshake on port 25" },
-    Check { id: ids::LEGACY_CLIENTS_FAIL, severity: Severity::Warning, title: "legacy sending MTAs cannot complete a handshake on port 25" },
-    Check { id: ids::NO_CERT_MANDATORY, severity: Severity::Error, title: "mandatory TLS with no certificate configured" },
-    Check { id: ids::NO_CERT_OPPORTUNISTIC, severity: Severity::Warning, title: "opportunistic TLS with no certificate configured" },
-    Check { id: ids::CERT_UNUSABLE, severity: Severity::Error, title: "certificate or key file missing, unreadable or unparsable" },
-    Check { id: ids::KEY_MISMATCH, severity: Severity::Error, title: "private key does not match the certificate" },
-    Check { id: ids::CERT_EXPIRED, severity: Severity::Error, title: "certificate expired or not yet valid" },
-    Check { id: ids::KEY_TOO_SMALL, severity: Severity::Error, title: "key refused at the system security level (ee key too small)" },
-    Check { id: ids::WEAK_SIGNATURE, severity: Severity::Error, title: "certificate signed with MD5/SHA-1 (ca md too weak)" },
-    Check { id: ids::CERT_EXPIRING, severity: Severity::Warning, title: "certificate expires soon" },
-    Check { id: ids::LOGLEVEL_ZERO, severity: Severity::Warning, title: "smtpd_tls_loglevel = 0: TLS failures are invisible" },
-    Check { id: ids::DEPRECATED_BOOLEAN, severity: Severity::Warning, title: "deprecated smtpd_use_tls / smtpd_enforce_tls / smtp_use_tls / smtp_enforce_tls" },
-    Check { id: ids::AUTH_WITHOUT_TLS, severity: Severity::Error, title: "a submission service allows AUTH without TLS" },
-    Check { id: ids::WRAPPERMODE_PORT, severity: Severity::Warning, title: "wrapper mode on a service that is not 465/submissions/smtps" },
-    Check { id: ids::DUPLICATE_MAIN, severity: Severity::Warning, title: "main.cf defines a parameter twice with different values" },
-    Check { id: ids::DUPLICATE_OVERRIDE, severity: Severity::Warning, title: "a master.cf service has the same -o twice with different values" },
-    Check { id: ids::DUPLICATE_SERVICE, severity: Severity::Warning, title: "master.cf defines a service twice" },
-    Check { id: ids::DANE_NO_DNSSEC, severity: Severity::Error, title: "DANE without smtp_dns_support_level = dnssec" },
-    Check { id: ids::DANE_NO_LOCAL_RESOLVER, severity: Severity::Warning, title: "DANE without a local validating resolver in resolv.conf" },
-    Check { id: ids::PORT25_NO_TLS, severity: Severity::Info, title: "port 25 does not offer STARTTLS" },
+    Check {
+        id: ids::PORT25_REQUIRES_TLS,
+        severity: Severity::Error,
+        title:
+            "port 25 requires TLS (encrypt, smtpd_enforce_tls or wrapper mode): RFC 3207 section 4",
+    },
+    Check {
+        id: ids::PROTOCOLS_NO_TLS12,
+        severity: Severity::Error,
+        title: "a protocol list excludes TLS 1.2 (or enables nothing)",
+    },
+    Check {
+        id: ids::PORT25_TLS13_ONLY,
+        severity: Severity::Error,
+        title: "port 25 accepts only TLS 1.3",
+    },
+    Check {
+        id: ids::PROTOCOLS_INVALID,
+        severity: Severity::Error,
+        title: "a protocol list the target Postfix does not understand (TLS disabled)",
+    },
+    Check {
+        id: ids::INVALID_TLS_SETTING,
+        severity: Severity::Error,
+        title: "an invalid TLS level, grade, boolean or cipher exclusion",
+    },
+    Check {
+        id: ids::CIPHERS_NARROWER,
+        severity: Severity::Warning,
+        title: "cipher settings remove ciphers the system crypto-policy allows",
+    },
+    Check {
+        id: ids::MODERN_CLIENTS_FAIL,
+        severity: Severity::Error,
+        title: "modern sending MTAs cannot complete a handshake on port 25",
+    },
+    Check {
+        id: ids::LEGACY_CLIENTS_FAIL,
+        severity: Severity::Warning,
+        title: "legacy sending MTAs cannot complete a handshake on port 25",
+    },
+    Check {
+        id: ids::NO_CERT_MANDATORY,
+        severity: Severity::Error,
+        title: "mandatory TLS with no certificate configured",
+    },
+    Check {
+        id: ids::NO_CERT_OPPORTUNISTIC,
+        severity: Severity::Warning,
+        title: "opportunistic TLS with no certificate configured",
+    },
+    Check {
+        id: ids::CERT_UNUSABLE,
+        severity: Severity::Error,
+        title: "certificate or key file missing, unreadable or unparsable",
+    },
+    Check {
+        id: ids::KEY_MISMATCH,
+        severity: Severity::Error,
+        title: "private key does not match the certificate",
+    },
+    Check {
+        id: ids::CERT_EXPIRED,
+        severity: Severity::Error,
+        title: "certificate expired or not yet valid",
+    },
+    Check {
+        id: ids::KEY_TOO_SMALL,
+        severity: Severity::Error,
+        title: "key refused at the system security level (ee key too small)",
+    },
+    Check {
+        id: ids::WEAK_SIGNATURE,
+        severity: Severity::Error,
+        title: "certificate signed with MD5/SHA-1 (ca md too weak)",
+    },
+    Check {
+        id: ids::CERT_EXPIRING,
+        severity: Severity::Warning,
+        title: "certificate expires soon",
+    },
+    Check {
+        id: ids::LOGLEVEL_ZERO,
+        severity: Severity::Warning,
+        title: "smtpd_tls_loglevel = 0: TLS failures are invisible",
+    },
+    Check {
+        id: ids::DEPRECATED_BOOLEAN,
+        severity: Severity::Warning,
+        title: "deprecated smtpd_use_tls / smtpd_enforce_tls / smtp_use_tls / smtp_enforce_tls",
+    },
+    Check {
+        id: ids::AUTH_WITHOUT_TLS,
+        severity: Severity::Error,
+        title: "a submission service allows AUTH without TLS",
+    },
+    Check {
+        id: ids::WRAPPERMODE_PORT,
+        severity: Severity::Warning,
+        title: "wrapper mode on a service that is not 465/submissions/smtps",
+    },
+    Check {
+        id: ids::DUPLICATE_MAIN,
+        severity: Severity::Warning,
+        title: "main.cf defines a parameter twice with different values",
+    },
+    Check {
+        id: ids::DUPLICATE_OVERRIDE,
+        severity: Severity::Warning,
+        title: "a master.cf service has the same -o twice with different values",
+    },
+    Check {
+        id: ids::DUPLICATE_SERVICE,
+        severity: Severity::Warning,
+        title: "master.cf defines a service twice",
+    },
+    Check {
+        id: ids::DANE_NO_DNSSEC,
+        severity: Severity::Error,
+        title: "DANE without smtp_dns_support_level = dnssec",
+    },
+    Check {
+        id: ids::DANE_NO_LOCAL_RESOLVER,
+        severity: Severity::Warning,
+        title: "DANE without a local validating resolver in resolv.conf",
+    },
+    Check {
+        id: ids::PORT25_NO_TLS,
+        severity: Severity::Info,
+        title: "port 25 does not offer STARTTLS",
+    },
 ];
 
 /// The stable check ids.
@@ -223,7 +328,10 @@ pub mod ids {
 
 /// The severity a check id stands for (from [`CHECKS`]); `Info` for unknown ids.
 pub fn severity_of(id: &str) -> Severity {
-    CHECKS.iter().find(|c| c.id == id).map_or(Severity::Info, |c| c.severity)
+    CHECKS
+        .iter()
+        .find(|c| c.id == id)
+        .map_or(Severity::Info, |c| c.severity)
 }
 
 #[cfg(test)]
@@ -258,8 +366,14 @@ mod tests {
 
     #[test]
     fn diff_ignores_line_shifts() {
-        let before = vec![f(ids::LOGLEVEL_ZERO, Some("main.cf:3"), "x"), f(ids::PORT25_REQUIRES_TLS, Some("main.cf:9"), "y")];
-        let after = vec![f(ids::LOGLEVEL_ZERO, Some("main.cf:2"), "x"), f(ids::CERT_EXPIRING, None, "z")];
+        let before = vec![
+            f(ids::LOGLEVEL_ZERO, Some("main.cf:3"), "x"),
+            f(ids::PORT25_REQUIRES_TLS, Some("main.cf:9"), "y"),
+        ];
+        let after = vec![
+            f(ids::LOGLEVEL_ZERO, Some("main.cf:2"), "x"),
+            f(ids::CERT_EXPIRING, None, "z"),
+        ];
         let (fixed, introduced) = diff_findings(&before, &after);
         assert_eq!(fixed.len(), 1);
         assert_eq!(fixed[0].id, ids::PORT25_REQUIRES_TLS);

@@ -31,7 +31,7 @@
 //! | PFTLS-W050 | warning | main.cf defines a parameter more than once with different values |
 //! | PFTLS-W051 | warning | a service repeats `-o name=` with different values |
 //! | PFTLS-W052 | warning | master.cf defines the same service twice |
-//! | PFTLS-E060 | error | `smtp_tls_security_level = dane|dane-only` without `smtp_dns_support_level = dnssec` |
+//! | PFTLS-E060 | error | `smtp_tls_security_level` = `dane` or `dane-only` without `smtp_dns_support_level = dnssec` |
 //! | PFTLS-W061 | warning | DANE configured and no loopback nameserver in resolv.conf |
 //! | PFTLS-I070 | info | port 25 does not offer STARTTLS at all |
 //!

@@ -143,7 +143,8 @@ pub fn parse_traditional(b: &[u8]) -> Option<(u32, u32, i64, usize)> {
 /// consecutive lines of the same second skip the calendar arithmetic.
 #[inline]
 pub fn parse_rfc3339(b: &[u8], cache: &mut IsoCache) -> Option<(i64, usize)> {
-    let head = b.get(..19)?;
+    // A fixed-size array compares inline (no memcmp call).
+    let head: &[u8; 19] = b.get(..19)?.try_into().ok()?;
     if cache.valid && cache.key == *head {
         // Fast path: same second as the previous line and the same layout after it
         // (fraction length and offset text), e.g. `.123456+00:00 `.

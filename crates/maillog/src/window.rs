@@ -70,6 +70,39 @@ pub fn window_stats(report: &LogReport, from: DateTime<Utc>, to: DateTime<Utc>) 
     WindowStats { from, to, counts }
 }
 
+impl Analyzer {
+    /// An analyser that counts only lines in `[from, to)` (for the guard's after-window:
+    /// feed it the [`crate::LogFollower`]'s lines as they come, then call
+    /// [`Analyzer::finish_window`]; memory stays bounded however long the guard runs).
+    pub fn for_window(from: DateTime<Utc>, to: DateTime<Utc>, hint: &YearHint) -> Analyzer {
+        let span = (to - from)
+            .to_std()
+            .unwrap_or_default()
+            .max(std::time::Duration::from_secs(1));
+        let query = LogQuery {
+            since: Some(from),
+            until: Some(to),
+            bucket: span,
+            by: By::Client,
+            top: 1,
+            quiet: true,
+        };
+        Analyzer::new(&query, hint)
+    }
+
+    /// Ends an analyser made by [`Analyzer::for_window`] and returns the window's counters.
+    pub fn finish_window(self) -> WindowStats {
+        let report = self.finish();
+        let from = report.since.unwrap_or_default();
+        let to = report.until.unwrap_or_default();
+        WindowStats {
+            from,
+            to,
+            counts: report.totals,
+        }
+    }
+}
+
 /// Window statistics of raw lines (e.g. from a [`crate::LogFollower`]): only lines with a
 /// timestamp in `[from, to)` count. Year-less timestamps are placed with `hint`.
 pub fn window_stats_from_lines<I, L>(
@@ -82,27 +115,11 @@ where
     I: IntoIterator<Item = L>,
     L: AsRef<[u8]>,
 {
-    let span = (to - from)
-        .to_std()
-        .unwrap_or_default()
-        .max(std::time::Duration::from_secs(1));
-    let query = LogQuery {
-        since: Some(from),
-        until: Some(to),
-        bucket: span,
-        by: By::Client,
-        top: 1,
-        quiet: true,
-    };
-    let mut a = Analyzer::new(&query, hint);
+    let mut a = Analyzer::for_window(from, to, hint);
     for l in lines {
         a.feed_line(l.as_ref());
     }
-    WindowStats {
-        from,
-        to,
-        counts: a.finish().totals,
-    }
+    a.finish_window()
 }
 
 /// Relative change of one measure.

@@ -10,41 +10,14 @@
 //!
 //! Any previous content of `OUTDIR/man` and `OUTDIR/completions` is replaced, so a subcommand that
 //! was removed leaves no stale page behind.
-//!
-//! The binary's module tree is included with `#[path]` rather than `cli.rs` alone, because
-//! `cli.rs` names `crate::cmd::doctor::DoctorArgs`, and the command modules reach into each
-//! other. Only the clap definitions are used here; everything else is compiled and unused.
-
-// The command modules are included only so that `cli.rs` resolves; their `run` functions and
-// helpers are unused in this program.
-#![allow(dead_code)]
-
-#[path = "../src/cli.rs"]
-mod cli;
-#[path = "../src/cmd/mod.rs"]
-mod cmd;
-#[path = "../src/context.rs"]
-mod context;
-#[path = "../src/crypto.rs"]
-mod crypto;
-#[path = "../src/error.rs"]
-mod error;
-#[path = "../src/output.rs"]
-mod output;
-#[path = "../src/parse.rs"]
-mod parse;
-#[path = "../src/saved_plan.rs"]
-mod saved_plan;
-#[path = "../src/validate.rs"]
-mod validate;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::CommandFactory;
 use clap_complete::Shell;
+use pftls::cli::Cli;
 
 /// Name of the program in the man pages and completion scripts.
 const BIN: &str = "pftls";
@@ -107,10 +80,11 @@ fn fresh_dir(dir: &Path) -> Result<PathBuf, GenError> {
     Ok(dir.to_path_buf())
 }
 
-/// Writes `pftls.1` plus one page per (nested) subcommand, then appends the FILES, ENVIRONMENT
-/// and SEE ALSO sections to the top page (facts clap has no place for).
+/// Writes `pftls.1` plus one page per (nested) subcommand, then completes the top page: the
+/// `after_help` text (exit codes) gets its conventional title, and the FILES, ENVIRONMENT and SEE
+/// ALSO sections (facts clap has no place for) are appended.
 fn write_man_pages(dir: &Path) -> Result<(), GenError> {
-    clap_mangen::generate_to(cli::Cli::command(), dir).map_err(io_at(dir))?;
+    clap_mangen::generate_to(Cli::command(), dir).map_err(io_at(dir))?;
     let top = dir.join(format!("{BIN}.1"));
     let mut sub_pages: Vec<String> = fs::read_dir(dir)
         .map_err(io_at(dir))?
@@ -120,12 +94,11 @@ fn write_man_pages(dir: &Path) -> Result<(), GenError> {
         .filter(|n| n != BIN)
         .collect();
     sub_pages.sort();
-    let mut file = fs::OpenOptions::new()
-        .append(true)
-        .open(&top)
-        .map_err(io_at(&top))?;
-    file.write_all(extra_sections(&sub_pages).as_bytes())
-        .map_err(io_at(&top))?;
+    let page = fs::read_to_string(&top).map_err(io_at(&top))?;
+    // clap_mangen titles the after_help text "EXTRA"; on pftls.1 it is the exit-code list.
+    let mut page = page.replacen(".SH EXTRA\n", ".SH \"EXIT STATUS\"\n", 1);
+    page.push_str(&extra_sections(&sub_pages));
+    fs::write(&top, page).map_err(io_at(&top))?;
     Ok(())
 }
 
@@ -167,7 +140,7 @@ fn extra_sections(sub_pages: &[String]) -> String {
 
 /// Writes the bash, zsh and fish completion scripts.
 fn write_completions(dir: &Path) -> Result<(), GenError> {
-    let mut cmd = cli::Cli::command();
+    let mut cmd = Cli::command();
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         clap_complete::generate_to(shell, &mut cmd, BIN, dir).map_err(io_at(dir))?;
     }

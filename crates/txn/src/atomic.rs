@@ -1,9 +1,14 @@
 //! Write several files "together or not at all".
 //!
-//! 1. journal `prepared`; 2. per file: temp `.NAME.pftls-tmp-PID` in the target's directory,
-//! written, owner/mode/xattrs copied, fsynced, plus a hard link `.NAME.pftls-old-PID` to the
-//! original inode; 3. journal `committing`; 4. rename every temp over its target; 5. fsync the
-//! directories; 6. drop the links and the journal; 7. re-read every target and compare sha256.
+//! 1. Journal `prepared`.
+//! 2. Per file: temp `.NAME.pftls-tmp-PID` in the target's directory, written, owner, mode and
+//!    xattrs copied, fsynced; plus a hard link `.NAME.pftls-old-PID` to the original inode.
+//! 3. Journal `committing`.
+//! 4. Rename every temp over its target.
+//! 5. fsync the directories.
+//! 6. Drop the links and the journal.
+//! 7. Re-read every target and compare sha256.
+//!
 //! A failure before step 4 removes the temps and leaves the originals untouched; a failed
 //! rename in step 4 renames the original inodes back (mode, owner, label exactly as before).
 

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! pftls-txn: moves bytes safely for pftls. It knows nothing about Postfix syntax.
 //!
 //! - [`SnapshotStore`]: `BACKUP_DIR/ID/` snapshots with `manifest.json`, list/verify/prune.

@@ -582,3 +582,73 @@ fn failed_rename_midway_puts_renamed_files_back() {
         0o644
     );
 }
+
+#[test]
+fn new_file_is_created_and_removed_again_when_reload_fails() {
+    let env = Env::new();
+    let lock = lock_config_dir(&env.config, LOCK_TIMEOUT).unwrap();
+    let mut ch = env.changes(MAIN_OLD, MASTER_OLD);
+    ch.push(FileChange {
+        name: "tls_policy".into(),
+        path: env.config.join("tls_policy"),
+        new_contents: b"example.com encrypt\n".to_vec(),
+    });
+    let err = commit(
+        &lock,
+        &env.store(),
+        &ch,
+        &env.meta(),
+        Some(&["false".into()]),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, TxnError::ReloadFailed { restored: true, .. }),
+        "{err}"
+    );
+    assert_eq!(names(&env.config), ["main.cf", "master.cf"]);
+
+    let r = commit(&lock, &env.store(), &ch, &env.meta(), None, None).unwrap();
+    assert!(r.changed);
+    assert_eq!(r.files[2].before_sha256, None);
+    assert_eq!(
+        fs::read_to_string(env.config.join("tls_policy")).unwrap(),
+        "example.com encrypt\n"
+    );
+    assert_eq!(meta_of(&env.config.join("tls_policy")).0, 0o644);
+    // Unchanged files and the new one: the snapshot holds nothing but the manifest.
+    let snap = r.backup.unwrap();
+    assert_eq!(names(&snap.path), ["manifest.json"]);
+}
+
+#[test]
+fn manifest_with_path_traversal_is_corrupt() {
+    let env = Env::new();
+    let store = env.store();
+    let lock = lock_config_dir(&env.config, LOCK_TIMEOUT).unwrap();
+    let snap = commit(
+        &lock,
+        &store,
+        &env.changes("x\n", "y\n"),
+        &env.meta(),
+        None,
+        None,
+    )
+    .unwrap()
+    .backup
+    .unwrap();
+    let mpath = snap.path.join("manifest.json");
+    let text = fs::read_to_string(&mpath).unwrap();
+    fs::write(
+        &mpath,
+        text.replace(
+            "\"name\": \"main.cf\"",
+            "\"name\": \"../../postfix/main.cf\"",
+        ),
+    )
+    .unwrap();
+    let err = restore(&lock, &store, &snap.id, &env.config, None, None).unwrap_err();
+    assert!(matches!(err, TxnError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("invalid file name"), "{err}");
+    assert_eq!(env.read("main.cf"), "x\n");
+}

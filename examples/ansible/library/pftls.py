@@ -121,7 +121,9 @@ backup_id:
   type: str
   sample: "20261130T024728Z"
 files:
-  description: Per file, C(path), C(changed), C(before_sha256), C(after_sha256) (and C(diff) where pftls gives one).
+  description:
+    - Per file, C(path), C(changed), C(before_sha256), C(after_sha256), and C(diff) where
+      pftls gives one.
   returned: when pftls ran
   type: list
   elements: dict

@@ -25,7 +25,9 @@ struct Pair {
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Draft>) {
     let mut pairs: Vec<Pair> = Vec::new();
     for scope in cx.smtpd_scopes() {
-        let Ok(model) = cx.model(&scope) else { continue };
+        let Ok(model) = cx.model(&scope) else {
+            continue;
+        };
         if model.level == ServerLevel::None {
             continue;
         }
@@ -34,7 +36,10 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Draft>) {
             continue;
         }
         for c in &model.certs {
-            let (cert_param, key_param) = c.source.split_once('/').unwrap_or((c.source.as_str(), c.source.as_str()));
+            let (cert_param, key_param) = c
+                .source
+                .split_once('/')
+                .unwrap_or((c.source.as_str(), c.source.as_str()));
             if !pairs.iter().any(|p| p.cert == c.cert && p.key == c.key) {
                 pairs.push(Pair {
                     cert: c.cert.clone(),
@@ -67,11 +72,16 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Draft>) {
 
 /// E020 / W021: TLS on with no certificate configured.
 fn no_cert(cx: &Cx<'_>, scope: &str, mandatory: bool, level_source: &str) -> Draft {
-    let loc = cx.loc(scope, "smtpd_tls_cert_file").or_else(|| cx.loc(scope, level_source));
+    let loc = cx
+        .loc(scope, "smtpd_tls_cert_file")
+        .or_else(|| cx.loc(scope, level_source));
     let (id, effect) = if mandatory {
         (ids::NO_CERT_MANDATORY, "every client gets \"454 4.7.0 TLS not available due to local problem\" and, since TLS is mandatory, no mail is accepted")
     } else {
-        (ids::NO_CERT_OPPORTUNISTIC, "STARTTLS is not offered and mail arrives in plaintext")
+        (
+            ids::NO_CERT_OPPORTUNISTIC,
+            "STARTTLS is not offered and mail arrives in plaintext",
+        )
     };
     Draft::new(
         id,
@@ -89,10 +99,23 @@ fn no_cert(cx: &Cx<'_>, scope: &str, mandatory: bool, level_source: &str) -> Dra
 
 /// Recomputes the validity problems at `now` (seconds since the epoch) instead of the clock.
 fn revalidate(report: &mut CertReport, now: i64, warn_days: i64) {
-    let Ok(pem) = std::fs::read(&report.cert_path) else { return };
-    let Ok(cert) = X509::from_pem(&pem) else { return };
-    let Ok(at) = Asn1Time::from_unix(now) else { return };
-    report.problems.retain(|p| !matches!(p, CertProblem::Expired { .. } | CertProblem::Expiring { .. } | CertProblem::NotYetValid { .. }));
+    let Ok(pem) = std::fs::read(&report.cert_path) else {
+        return;
+    };
+    let Ok(cert) = X509::from_pem(&pem) else {
+        return;
+    };
+    let Ok(at) = Asn1Time::from_unix(now) else {
+        return;
+    };
+    report.problems.retain(|p| {
+        !matches!(
+            p,
+            CertProblem::Expired { .. }
+                | CertProblem::Expiring { .. }
+                | CertProblem::NotYetValid { .. }
+        )
+    });
     if let Ok(d) = at.diff(cert.not_after()) {
         let days = i64::from(d.days);
         report.days_left = Some(days);
@@ -101,7 +124,9 @@ fn revalidate(report: &mut CertReport, now: i64, warn_days: i64) {
                 not_after: cert.not_after().to_string(),
             });
         } else if days < warn_days {
-            report.problems.push(CertProblem::Expiring { days_left: days });
+            report
+                .problems
+                .push(CertProblem::Expiring { days_left: days });
         }
     }
     if let Ok(d) = at.diff(cert.not_before()) {

@@ -3,7 +3,10 @@
 
 use pftls_tls::cert::{check_cert_files, CertCheck};
 use pftls_tls::keys::{CertSpec, KeySpec};
-use pftls_tls::{compare, postfix_cipher_string, simulate, supported_ciphers, EvalContext, Protocol, ServerLevel, ServerTlsModel};
+use pftls_tls::{
+    compare, postfix_cipher_string, simulate, supported_ciphers, EvalContext, Protocol,
+    ServerLevel, ServerTlsModel,
+};
 
 use crate::cx::{Cx, Draft};
 use crate::finding::ids;
@@ -27,7 +30,11 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Draft>) {
 
 /// Explicit settings that shape the port-25 cipher/protocol set: (parameter, location).
 fn narrowing_settings(cx: &Cx<'_>, scope: &str, model: &ServerTlsModel) -> Vec<(String, String)> {
-    let grade_param = if model.mandatory { "smtpd_tls_mandatory_ciphers" } else { "smtpd_tls_ciphers" };
+    let grade_param = if model.mandatory {
+        "smtpd_tls_mandatory_ciphers"
+    } else {
+        "smtpd_tls_ciphers"
+    };
     let mut names = vec![model.cipherlist_parameter.clone(), grade_param.to_string()];
     if model.mandatory {
         names.push("smtpd_tls_mandatory_exclude_ciphers".into());
@@ -41,7 +48,12 @@ fn narrowing_settings(cx: &Cx<'_>, scope: &str, model: &ServerTlsModel) -> Vec<(
 }
 
 fn listed(items: &[String]) -> String {
-    let mut s = items.iter().take(LIST_MAX).cloned().collect::<Vec<_>>().join(", ");
+    let mut s = items
+        .iter()
+        .take(LIST_MAX)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if items.len() > LIST_MAX {
         s.push_str(&format!(", ... ({} in all)", items.len()));
     }
@@ -64,11 +76,18 @@ fn narrower_than_policy(
         min_protocol: Some(baseline.min_protocol.min(Protocol::Tls1_2)),
         max_protocol: Some(Protocol::Tls1_2),
     };
-    let Some(reference_string) = reference_cipher_string(cx) else { return };
-    let Ok(reference) = supported_ciphers(&reference_string, ctx) else { return };
+    let Some(reference_string) = reference_cipher_string(cx) else {
+        return;
+    };
+    let Ok(reference) = supported_ciphers(&reference_string, ctx) else {
+        return;
+    };
     let (configured, note) = match supported_ciphers(&model.cipher_string, ctx) {
         Ok(c) => (c, String::new()),
-        Err(e) => (Vec::new(), format!(" OpenSSL rejects the cipher string: {e}.")),
+        Err(e) => (
+            Vec::new(),
+            format!(" OpenSSL rejects the cipher string: {e}."),
+        ),
     };
     let lost: Vec<String> = compare(&configured, &reference)
         .lost
@@ -83,7 +102,10 @@ fn narrower_than_policy(
         .filter(|(n, _)| !n.contains("protocols"))
         .map(|(n, l)| format!("{n} ({l})"))
         .collect::<Vec<_>>();
-    let loc = narrowing.iter().find(|(n, _)| !n.contains("protocols")).map(|(_, l)| l.clone());
+    let loc = narrowing
+        .iter()
+        .find(|(n, _)| !n.contains("protocols"))
+        .map(|(_, l)| l.clone());
     let msg = format!(
         "The cipher settings of port 25 ({describe}) remove {} of the {} TLS 1.2 ciphers the system policy ({}) allows \
          for Postfix's medium grade: {}.{note} Settings involved: {}. Senders whose stacks offer only those ciphers \
@@ -115,7 +137,10 @@ fn reference_cipher_string(cx: &Cx<'_>) -> Option<String> {
         .catalogue
         .default_value("tls_medium_cipherlist")
         .map(str::to_string)
-        .or_else(|| pftls_tls::postfix_defaults::default_value("tls_medium_cipherlist", cx.tls_version).map(str::to_string))
+        .or_else(|| {
+            pftls_tls::postfix_defaults::default_value("tls_medium_cipherlist", cx.tls_version)
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| pftls_tls::postfix_defaults::MEDIUM_37.to_string());
     postfix_cipher_string(&medium, &cx.input.baseline.forbidden.join(" ")).ok()
 }
@@ -128,7 +153,14 @@ fn simulation_cert(cx: &Cx<'_>, model: &ServerTlsModel) -> CertSpec {
     if cx.input.options.check_files {
         if let Some(first) = model.certs.first() {
             let key = (first.key != first.cert).then_some(first.key.as_path());
-            let r = check_cert_files(&first.cert, key, &CertCheck { warn_days: 0, seclevel });
+            let r = check_cert_files(
+                &first.cert,
+                key,
+                &CertCheck {
+                    warn_days: 0,
+                    seclevel,
+                },
+            );
             if r.key_matches == Some(true) && r.seclevel_ok == Some(true) {
                 return CertSpec::Files {
                     cert: first.cert.clone(),
@@ -176,7 +208,12 @@ fn handshakes(
         if outcome.ok || !simulate(&reference, p).ok {
             continue;
         }
-        let line = format!("{} ({}: {})", p.id, p.name, outcome.error.unwrap_or_else(|| "handshake failed".into()));
+        let line = format!(
+            "{} ({}: {})",
+            p.id,
+            p.name,
+            outcome.error.unwrap_or_else(|| "handshake failed".into())
+        );
         if p.max_protocol >= Protocol::Tls1_3 {
             modern.push(line);
         } else {
@@ -184,8 +221,16 @@ fn handshakes(
         }
     }
     let loc = narrowing.first().map(|(_, l)| l.clone());
-    let settings = narrowing.iter().map(|(n, l)| format!("{n} ({l})")).collect::<Vec<_>>().join(", ");
-    let settings = if settings.is_empty() { "defaults".to_string() } else { settings };
+    let settings = narrowing
+        .iter()
+        .map(|(n, l)| format!("{n} ({l})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let settings = if settings.is_empty() {
+        "defaults".to_string()
+    } else {
+        settings
+    };
     let meaning = &model.failure_meaning;
     if !modern.is_empty() {
         out.push(

@@ -11,17 +11,27 @@ use crate::finding::ids;
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Draft>) {
     let mut any_dane = false;
     for scope in smtp_scopes(cx) {
-        let level = cx.value(&scope, "smtp_tls_security_level").trim().to_ascii_lowercase();
+        let level = cx
+            .value(&scope, "smtp_tls_security_level")
+            .trim()
+            .to_ascii_lowercase();
         if level != "dane" && level != "dane-only" {
             continue;
         }
         any_dane = true;
-        let dns = cx.value(&scope, "smtp_dns_support_level").trim().to_ascii_lowercase();
+        let dns = cx
+            .value(&scope, "smtp_dns_support_level")
+            .trim()
+            .to_ascii_lowercase();
         if dns == "dnssec" {
             continue;
         }
         let loc = cx.loc(&scope, "smtp_tls_security_level");
-        let dns_shown = if dns.is_empty() { "(empty)".to_string() } else { dns };
+        let dns_shown = if dns.is_empty() {
+            "(empty)".to_string()
+        } else {
+            dns
+        };
         let effect = if level == "dane" {
             "falls back to opportunistic TLS without authentication"
         } else {
@@ -51,7 +61,12 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Draft>) {
 /// Scopes that run the smtp client: services whose command is `smtp`, or `main` when
 /// master.cf has none.
 fn smtp_scopes(cx: &Cx<'_>) -> Vec<String> {
-    let scopes: Vec<String> = cx.services().iter().filter(|s| s.command == "smtp").map(|s| s.key()).collect();
+    let scopes: Vec<String> = cx
+        .services()
+        .iter()
+        .filter(|s| s.command == "smtp")
+        .map(|s| s.key())
+        .collect();
     if scopes.is_empty() {
         vec!["main".into()]
     } else {
@@ -92,9 +107,16 @@ fn resolver(path: &Path, out: &mut Vec<Draft>) {
     let listed = if servers.is_empty() {
         "no nameserver line (the resolver library then uses 127.0.0.1, but nothing says it validates)".to_string()
     } else {
-        servers.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>().join(", ")
+        servers
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let loc = servers.first().map(|(l, _)| format!("{shown}:{l}")).or(Some(shown.clone()));
+    let loc = servers
+        .first()
+        .map(|(l, _)| format!("{shown}:{l}"))
+        .or(Some(shown.clone()));
     out.push(Draft::new(
         ids::DANE_NO_LOCAL_RESOLVER,
         "resolver",
@@ -109,7 +131,10 @@ fn resolver(path: &Path, out: &mut Vec<Draft>) {
 
 fn is_loopback(s: &str) -> bool {
     // Scoped IPv6 addresses (`fe80::1%eth0`) are not loopback anyway.
-    s.split('%').next().and_then(|a| a.parse::<IpAddr>().ok()).is_some_and(|ip| ip.is_loopback())
+    s.split('%')
+        .next()
+        .and_then(|a| a.parse::<IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

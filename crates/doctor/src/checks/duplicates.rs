@@ -24,7 +24,9 @@ fn main_duplicates(cx: &Cx<'_>, out: &mut Vec<Draft>) {
     for name in names {
         let defs: Vec<_> = entries.iter().filter(|e| e.name == name).collect();
         let Some(last) = defs.last() else { continue };
-        let differs = defs.iter().any(|d| display_value(&d.value) != display_value(&last.value));
+        let differs = defs
+            .iter()
+            .any(|d| display_value(&d.value) != display_value(&last.value));
         if defs.len() < 2 || !differs {
             continue;
         }
@@ -61,7 +63,11 @@ fn override_duplicates(cx: &Cx<'_>, out: &mut Vec<Draft>) {
         for name in names {
             let defs: Vec<_> = svc.overrides.iter().filter(|o| o.name == name).collect();
             let Some(last) = defs.last() else { continue };
-            if defs.len() < 2 || defs.iter().all(|d| display_value(&d.value) == display_value(&last.value)) {
+            if defs.len() < 2
+                || defs
+                    .iter()
+                    .all(|d| display_value(&d.value) == display_value(&last.value))
+            {
                 continue;
             }
             let earlier = defs[..defs.len() - 1]
@@ -93,12 +99,20 @@ fn service_duplicates(cx: &Cx<'_>, out: &mut Vec<Draft>) {
         if all[..i].iter().any(|t| t.key() == key) {
             continue;
         }
-        let lines: Vec<usize> = all.iter().filter(|t| t.key() == key).map(|t| t.line).collect();
+        let lines: Vec<usize> = all
+            .iter()
+            .filter(|t| t.key() == key)
+            .map(|t| t.line)
+            .collect();
         let Some(last) = lines.last() else { continue };
         if lines.len() < 2 {
             continue;
         }
-        let earlier = lines[..lines.len() - 1].iter().map(|l| format!("master.cf:{l}")).collect::<Vec<_>>().join(", ");
+        let earlier = lines[..lines.len() - 1]
+            .iter()
+            .map(|l| format!("master.cf:{l}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         out.push(Draft::new(
             ids::DUPLICATE_SERVICE,
             format!("service {key}"),

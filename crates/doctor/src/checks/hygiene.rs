@@ -29,19 +29,31 @@ fn loglevel(cx: &Cx<'_>, out: &mut Vec<Draft>) {
         if matches!(cx.model(scope).map(|m| m.level), Ok(ServerLevel::None)) {
             continue;
         }
-        let v = cx.value(scope, "smtpd_tls_loglevel").trim().to_ascii_lowercase();
+        let v = cx
+            .value(scope, "smtpd_tls_loglevel")
+            .trim()
+            .to_ascii_lowercase();
         if !matches!(v.as_str(), "" | "0" | "none") {
             continue;
         }
         let e = cx.view.value(scope, "smtpd_tls_loglevel");
         let loc = location(&e.source);
-        let shown = loc.as_deref().map(|l| format!("set at {l}")).unwrap_or_else(|| "the default".into());
+        let shown = loc
+            .as_deref()
+            .map(|l| format!("set at {l}"))
+            .unwrap_or_else(|| "the default".into());
         let (fix, policy) = match &e.source {
             Source::Master(line) => (
-                format!("remove `{}` from master.cf:{line} and pftls apply -p tls-logging", override_text("smtpd_tls_loglevel", e.value.trim())),
+                format!(
+                    "remove `{}` from master.cf:{line} and pftls apply -p tls-logging",
+                    override_text("smtpd_tls_loglevel", e.value.trim())
+                ),
                 None,
             ),
-            _ => ("pftls apply -p tls-logging (or postconf -e 'smtpd_tls_loglevel = 1')".to_string(), Some("tls-logging")),
+            _ => (
+                "pftls apply -p tls-logging (or postconf -e 'smtpd_tls_loglevel = 1')".to_string(),
+                Some("tls-logging"),
+            ),
         };
         let mut d = Draft::new(
             ids::LOGLEVEL_ZERO,
@@ -128,7 +140,9 @@ fn submission_auth(cx: &Cx<'_>, out: &mut Vec<Draft>) {
         if model.auth_only {
             continue;
         }
-        let sasl_loc = cx.loc(&key, "smtpd_sasl_auth_enable").unwrap_or_else(|| format!("master.cf:{}", svc.line));
+        let sasl_loc = cx
+            .loc(&key, "smtpd_sasl_auth_enable")
+            .unwrap_or_else(|| format!("master.cf:{}", svc.line));
         let by_policy = matches!(svc.name.as_str(), "submission" | "submissions" | "smtps");
         let wrapper_port = is_port(&svc.name, &["submissions", "smtps", "465"]);
         let edit = if wrapper_port {

@@ -172,9 +172,16 @@ fn fix_for(d: &Definition, recommended: &str) -> (String, Option<&'static str>) 
             }
         }
         _ => {
-            let policy = if inbound { "inbound-opportunistic" } else { "crypto-policy-aligned" };
+            let policy = if inbound {
+                "inbound-opportunistic"
+            } else {
+                "crypto-policy-aligned"
+            };
             (
-                format!("pftls apply -p {policy} (or postconf -e '{} = {recommended}')", d.name),
+                format!(
+                    "pftls apply -p {policy} (or postconf -e '{} = {recommended}')",
+                    d.name
+                ),
                 Some(policy),
             )
         }
