@@ -112,6 +112,13 @@ else
   done
   expect_eq "man -w pftls" /usr/share/man/man1/pftls.1.gz "$(man -w pftls 2>&1)"
   expect_eq "man -w pftls-apply" /usr/share/man/man1/pftls-apply.1.gz "$(man -w pftls-apply 2>&1)"
+  # Every command the installed binary offers has its page (the pages cannot lag the binary).
+  mapfile -t commands < <(/usr/bin/pftls --help |
+    awk '/^Commands:/{on=1; next} on && /^$/{exit} on && $1 != "help" {print $1}')
+  if [ ${#commands[@]} -lt 5 ]; then fail "could not read the commands from pftls --help"; fi
+  for c in "${commands[@]}"; do
+    expect_eq "man -w pftls-$c" "/usr/share/man/man1/pftls-$c.1.gz" "$(man -w "pftls-$c" 2>&1)"
+  done
   page=$(MANWIDTH=200 man -P cat pftls 2>/dev/null)
   expect_contains "man page has EXIT STATUS" "EXIT STATUS" "$page"
   expect_contains "man page documents the snapshot dir" /var/lib/pftls/backups "$page"

@@ -144,6 +144,10 @@ pub struct PolicyArgs {
     /// merged in order; conflicting values are an error).
     #[arg(short = 'p', long = "policy", value_name = "POLICY")]
     pub policies: Vec<String>,
+    /// Skip the handshake simulation (the impact matrix and the handshake findings): faster,
+    /// e.g. across a fleet.
+    #[arg(long)]
+    pub no_impact: bool,
 }
 
 /// `plan` options.
@@ -169,7 +173,30 @@ pub struct ApplyArgs {
     /// Print exactly what would be done and write nothing anywhere.
     #[arg(long)]
     pub dry_run: bool,
-    /// Run `postfix reload` afterwards (or --reload-command); a failed reload restores the snapshot.
+    /// Reload, retention and locking.
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// `rollback` options.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The snapshot to restore (default: the one taken by the most recent apply).
+    #[arg(long, value_name = "ID")]
+    pub to: Option<String>,
+    /// Print what would be restored and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Reload, retention and locking.
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// Options of the commands that write (apply, rollback).
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Run `postfix reload` afterwards (or --reload-command); a failed reload restores the
+    /// previous files and exits 1.
     #[arg(long)]
     pub reload: bool,
     /// The reload command (split on whitespace, no shell).
@@ -183,27 +210,17 @@ pub struct ApplyArgs {
     pub lock_timeout: u64,
 }
 
-/// `rollback` options.
-#[derive(Debug, Args)]
-pub struct RollbackArgs {
-    /// The snapshot to restore (default: the one taken by the most recent apply).
-    #[arg(long, value_name = "ID")]
-    pub to: Option<String>,
-    /// Print what would be restored and write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Run `postfix reload` afterwards (or --reload-command).
-    #[arg(long)]
-    pub reload: bool,
-    /// The reload command (split on whitespace, no shell).
-    #[arg(long, value_name = "CMD", default_value = "postfix reload")]
-    pub reload_command: String,
-    /// Keep only the newest N snapshots afterwards.
-    #[arg(long, value_name = "N")]
-    pub keep: Option<usize>,
-    /// How long to wait for another pftls run on the same config dir.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub lock_timeout: u64,
+impl WriteArgs {
+    /// The reload command as argv, when --reload was given.
+    pub fn reload_argv(&self) -> Option<Vec<String>> {
+        self.reload
+            .then(|| pftls_txn::split_reload_command(&self.reload_command))
+    }
+
+    /// The lock timeout.
+    pub fn lock_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lock_timeout)
+    }
 }
 
 /// `backups` subcommands.

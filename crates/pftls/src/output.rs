@@ -80,3 +80,11 @@ pub fn or_unset(v: &Option<String>) -> String {
         None => "(unset)".to_string(),
     }
 }
+
+/// The first sentence of a message (for one-line summaries).
+pub fn first_sentence(s: &str) -> &str {
+    match s.find(". ") {
+        Some(i) => &s[..=i],
+        None => s,
+    }
+}

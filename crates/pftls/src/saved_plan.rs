@@ -170,6 +170,9 @@ impl SavedPlan {
             notes: vec![format!("applying the saved plan made {}", self.created)],
             crypto_source: self.crypto_policy,
             version: self.postfix_version,
+            findings: Vec::new(),
+            fixed: Vec::new(),
+            introduced: Vec::new(),
         })
     }
 }

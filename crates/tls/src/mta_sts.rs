@@ -341,9 +341,7 @@ fn validate_hostname(name: &str) -> Result<String, String> {
             });
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!(
-                "label \"{label}\" starts or ends with a hyphen"
-            ));
+            return Err(format!("label \"{label}\" starts or ends with a hyphen"));
         }
     }
     let last = n.rsplit('.').next().unwrap_or_default();

@@ -190,7 +190,12 @@ def apply_unified_diff(before, diff_text):
     as pftls printed it). pftls keeps every byte of a line in the diff (a CR of a CRLF line
     stays in the line) and marks a missing final newline with the usual backslash line.
     """
-    old_lines = before.splitlines(True)
+    # Lines end at LF only, as in pftls and Postfix (bytes.splitlines would also split at a
+    # lone CR inside a line).
+    old_lines = [line + b"\n" for line in before.split(b"\n")]
+    old_lines[-1] = old_lines[-1][:-1]
+    if old_lines[-1] == b"":
+        old_lines.pop()
     out = []
     pos = 0  # index in old_lines of the next line not yet copied
     diff_lines = diff_text.encode("utf-8").split(b"\n")

@@ -1,15 +1,15 @@
 //! `pftls plan` and `pftls apply` (also `--dry-run` and `--plan FILE`): one [`Plan`] behind all.
 
-use std::path::Path;
-use std::time::Duration;
-
 use pftls_policy::{make_plan, Plan, PlanError, Policy};
 use pftls_txn::{FileChange, SnapshotMeta, SnapshotStore};
+use std::path::Path;
 
 use crate::cli::{ApplyArgs, Format, PlanArgs};
 use crate::context::{ConfigFiles, Ctx};
 use crate::error::{CliError, CliResult};
-use crate::output::{bold, colorize_diff, or_unset, print_json, unified_diff};
+use crate::output::{
+    bold, colorize_diff, first_sentence, or_unset, print_json, severity, unified_diff,
+};
 use crate::saved_plan::SavedPlan;
 use crate::validate::validate_candidate;
 
@@ -25,6 +25,45 @@ pub struct Planned {
     pub crypto_source: String,
     /// Target version.
     pub version: String,
+    /// Findings of the planned configuration.
+    pub findings: Vec<pftls_doctor::Finding>,
+    /// Findings of the current configuration that the plan fixes.
+    pub fixed: Vec<pftls_doctor::Finding>,
+    /// Findings the plan introduces.
+    pub introduced: Vec<pftls_doctor::Finding>,
+}
+
+/// Runs doctor on the current and the planned documents (handshake checks only when
+/// `simulate`), so that the plan can say which findings it fixes and introduces.
+pub fn annotate(ctx: &Ctx, planned: &mut Planned, simulate: bool) -> CliResult<()> {
+    let (env, baseline, _) = ctx.environment()?;
+    let profiles = if simulate {
+        pftls_tls::builtin_profiles()
+    } else {
+        Vec::new()
+    };
+    let run = |main: &[u8], master: &[u8]| -> CliResult<Vec<pftls_doctor::Finding>> {
+        let main =
+            pftls_policy::plan::parse_main(main).map_err(|e| plan_error(e, &planned.files))?;
+        let master =
+            pftls_policy::plan::parse_master(master).map_err(|e| plan_error(e, &planned.files))?;
+        Ok(pftls_doctor::diagnose(&pftls_doctor::DoctorInput {
+            main: &main,
+            master: &master,
+            catalogue: &env.catalogue,
+            version: env.version,
+            baseline: &baseline,
+            profiles: &profiles,
+            options: pftls_doctor::DoctorOptions::default(),
+        }))
+    };
+    let before = run(&planned.plan.main_before, &planned.plan.master_before)?;
+    let after = run(&planned.plan.main_after, &planned.plan.master_after)?;
+    let (fixed, introduced) = pftls_doctor::diff_findings(&before, &after);
+    planned.findings = after;
+    planned.fixed = fixed;
+    planned.introduced = introduced;
+    Ok(())
 }
 
 /// Loads the policies named by `-p`.
@@ -94,12 +133,16 @@ pub fn plan_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Planned> {
         notes,
         crypto_source: env.crypto.source.clone(),
         version: env.version.to_string(),
+        findings: Vec::new(),
+        fixed: Vec::new(),
+        introduced: Vec::new(),
     })
 }
 
 /// `pftls plan`.
 pub fn run_plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<i32> {
-    let planned = plan_policies(ctx, &args.policy.policies)?;
+    let mut planned = plan_policies(ctx, &args.policy.policies)?;
+    annotate(ctx, &mut planned, !args.policy.no_impact)?;
     if let Some(out) = &args.out {
         SavedPlan::from_plan(&planned, &ctx.config_dir).save(out)?;
     }
@@ -116,15 +159,16 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     }
     if args.dry_run {
         // Exactly what the real run would do, with no lock, no snapshot and no write.
-        let planned = match &args.plan {
+        let mut planned = match &args.plan {
             Some(path) => SavedPlan::load(path)?.into_planned(ctx, true)?,
             None => plan_policies(ctx, &args.policy.policies)?,
         };
+        annotate(ctx, &mut planned, !args.policy.no_impact)?;
         report(ctx, &planned, true, None, None)?;
         return Ok(change_exit(ctx, planned.plan.changed()));
     }
 
-    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, Duration::from_secs(args.lock_timeout))
+    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, args.write.lock_timeout())
         .map_err(txn_error)?;
     // Planned under the lock, so that concurrent runs serialise on fresh input.
     let planned = match &args.plan {
@@ -136,6 +180,8 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         return Ok(0);
     }
     let validation_warnings = validate_candidate(&planned)?;
+    let mut planned = planned;
+    annotate(ctx, &mut planned, !args.policy.no_impact)?;
     let store = SnapshotStore::new(&ctx.backup_dir);
     let changes = vec![
         FileChange {
@@ -162,19 +208,16 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         config_dir: ctx.config_dir.clone(),
         pftls_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let reload_argv = args
-        .reload
-        .then(|| pftls_txn::split_reload_command(&args.reload_command));
+    let reload_argv = args.write.reload_argv();
     let commit = pftls_txn::commit(
         &lock,
         &store,
         &changes,
         &meta,
         reload_argv.as_deref(),
-        args.keep,
+        args.write.keep,
     )
     .map_err(txn_error)?;
-    let mut planned = planned;
     planned.notes.extend(validation_warnings);
     planned.notes.extend(commit.warnings.iter().cloned());
     report(ctx, &planned, false, Some(&commit), None)?;
@@ -243,6 +286,9 @@ pub fn report(
                 })).collect::<Vec<_>>(),
                 "resolutions": plan.resolutions,
                 "skipped_services": plan.skipped_services,
+                "findings": planned.findings,
+                "findings_fixed": planned.fixed,
+                "findings_introduced": planned.introduced,
                 "warnings": warnings,
             });
             if let Some(c) = commit {
@@ -300,6 +346,25 @@ pub fn report(
                         r.name,
                         or_unset(&r.value),
                         r.why
+                    );
+                }
+            }
+            if !planned.fixed.is_empty() || !planned.introduced.is_empty() {
+                println!("\n{}", bold("Findings:", ctx.color));
+                for f in &planned.fixed {
+                    println!(
+                        "  fixed       {} {} {}",
+                        f.id,
+                        f.subject,
+                        first_sentence(&f.message)
+                    );
+                }
+                for f in &planned.introduced {
+                    println!(
+                        "  introduced  {} {} {}",
+                        severity(f.severity.as_str(), ctx.color),
+                        f.id,
+                        first_sentence(&f.message)
                     );
                 }
             }

@@ -11,5 +11,8 @@ pub struct LogsArgs {}
 
 /// Runs `logs`.
 pub fn run(_ctx: &Ctx, _args: &LogsArgs) -> CliResult<i32> {
-    Err(CliError::new("usage", "logs is not available in this build yet"))
+    Err(CliError::new(
+        "usage",
+        "logs is not available in this build yet",
+    ))
 }

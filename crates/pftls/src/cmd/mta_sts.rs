@@ -221,7 +221,10 @@ fn run_generate(ctx: &Ctx, args: &MtaStsArgs) -> CliResult<i32> {
             if !ctx.quiet {
                 println!(
                     "{}",
-                    bold(&format!("# Policy file: serve as text/plain at {url}"), ctx.color)
+                    bold(
+                        &format!("# Policy file: serve as text/plain at {url}"),
+                        ctx.color
+                    )
                 );
             }
             print!("{text}");

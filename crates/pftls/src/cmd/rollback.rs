@@ -1,7 +1,5 @@
 //! `pftls rollback` and `pftls backups list|show|prune`.
 
-use std::time::Duration;
-
 use pftls_txn::{Action, SnapshotStore};
 
 use crate::cli::{BackupsCmd, Format, RollbackArgs};
@@ -81,22 +79,20 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         return Ok(change_exit(ctx, changed));
     }
 
-    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, Duration::from_secs(args.lock_timeout))
+    let lock = pftls_txn::lock_config_dir(&ctx.config_dir, args.write.lock_timeout())
         .map_err(txn_error)?;
     let id = match &args.to {
         Some(id) => id.clone(),
         None => default_target(&store)?,
     };
-    let reload_argv = args
-        .reload
-        .then(|| pftls_txn::split_reload_command(&args.reload_command));
+    let reload_argv = args.write.reload_argv();
     let report = pftls_txn::restore(
         &lock,
         &store,
         &id,
         &ctx.config_dir,
         reload_argv.as_deref(),
-        args.keep,
+        args.write.keep,
     )
     .map_err(txn_error)?;
     match ctx.format {

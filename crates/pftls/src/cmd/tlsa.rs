@@ -122,7 +122,9 @@ pub fn usage_error(message: impl Into<String>) -> CliError {
 pub fn file_error(e: &pftls_tls::mta_sts::MtaStsError) -> CliError {
     use pftls_tls::mta_sts::MtaStsError as E;
     match e {
-        E::Io { path, .. } => CliError::new("io", e.to_string()).at(path.display().to_string(), None),
+        E::Io { path, .. } => {
+            CliError::new("io", e.to_string()).at(path.display().to_string(), None)
+        }
         E::Pem { path, line, .. } => {
             CliError::new("certificate", e.to_string()).at(path.display().to_string(), *line)
         }
@@ -225,7 +227,10 @@ pub fn run(ctx: &Ctx, args: &TlsaArgs) -> CliResult<i32> {
                 .to_string(),
         );
     }
-    warnings.push("publish the records in a DNSSEC-signed zone; without DNSSEC, senders ignore them".to_string());
+    warnings.push(
+        "publish the records in a DNSSEC-signed zone; without DNSSEC, senders ignore them"
+            .to_string(),
+    );
     let owner = format!("_{}._tcp.{host}.", args.port);
     let current = entries
         .iter()
@@ -266,7 +271,10 @@ pub fn run(ctx: &Ctx, args: &TlsaArgs) -> CliResult<i32> {
         }
         Format::Text => {
             if !ctx.quiet {
-                println!("{}", bold(&format!("; TLSA records for {owner}"), ctx.color));
+                println!(
+                    "{}",
+                    bold(&format!("; TLSA records for {owner}"), ctx.color)
+                );
             }
             for e in &entries {
                 let what = match e.role {

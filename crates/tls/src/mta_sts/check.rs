@@ -79,6 +79,9 @@ struct Fields {
     mode: Option<(usize, Option<Mode>)>,
     max_age: Option<(usize, Option<u64>)>,
     mx: Vec<(usize, String)>,
+    /// Every key that appears, even on a line with an error, so that a bad line is not
+    /// reported a second time as a missing key.
+    seen: Vec<String>,
     issues: Vec<PolicyIssue>,
 }
 
@@ -151,10 +154,7 @@ impl Fields {
                 Ok(p) => {
                     if let Some((first, _)) = self.mx.iter().find(|(_, m)| *m == p) {
                         let first = *first;
-                        self.warning(
-                            Some(line),
-                            format!("mx `{value}` repeats line {first}"),
-                        );
+                        self.warning(Some(line), format!("mx `{value}` repeats line {first}"));
                     } else {
                         self.mx.push((line, p));
                     }
@@ -200,7 +200,9 @@ impl Fields {
         if age < 86_400 {
             self.warning(
                 Some(line),
-                format!("max_age {age} is under one day; RFC 8461 section 3.2 recommends weeks or more"),
+                format!(
+                    "max_age {age} is under one day; RFC 8461 section 3.2 recommends weeks or more"
+                ),
             );
         }
         Some(age)
@@ -221,7 +223,10 @@ pub fn check_policy(bytes: &[u8]) -> PolicyCheck {
     let id = policy_id(bytes);
     let mut f = Fields::default();
     if bytes.is_empty() {
-        f.error(None, "empty policy file (needs version, mode, max_age and mx)");
+        f.error(
+            None,
+            "empty policy file (needs version, mode, max_age and mx)",
+        );
         return PolicyCheck {
             policy: None,
             issues: f.issues,
@@ -283,6 +288,12 @@ pub fn check_policy(bytes: &[u8]) -> PolicyCheck {
 }
 
 fn check_line(f: &mut Fields, line: usize, content: &str) {
+    if let Some((key, _)) = content.split_once(':') {
+        let key = key.trim_matches([' ', '\t', '\u{feff}']);
+        if !f.seen.iter().any(|k| k == key) {
+            f.seen.push(key.to_string());
+        }
+    }
     if content.contains('\r') {
         f.error(Some(line), "carriage return that does not end the line");
         return;
@@ -299,7 +310,10 @@ fn check_line(f: &mut Fields, line: usize, content: &str) {
         return;
     }
     let Some((key, rest)) = content.split_once(':') else {
-        f.error(Some(line), format!("expected `key: value`, found `{content}`"));
+        f.error(
+            Some(line),
+            format!("expected `key: value`, found `{content}`"),
+        );
         return;
     };
     if key.starts_with([' ', '\t']) {
@@ -307,7 +321,10 @@ fn check_line(f: &mut Fields, line: usize, content: &str) {
         return;
     }
     if key.ends_with([' ', '\t']) {
-        f.error(Some(line), format!("whitespace before `:` after `{}`", key.trim_end()));
+        f.error(
+            Some(line),
+            format!("whitespace before `:` after `{}`", key.trim_end()),
+        );
         return;
     }
     if !valid_key(key) {
@@ -320,7 +337,10 @@ fn check_line(f: &mut Fields, line: usize, content: &str) {
         return;
     }
     if value.chars().any(char::is_control) {
-        f.error(Some(line), format!("control character in the value of `{key}`"));
+        f.error(
+            Some(line),
+            format!("control character in the value of `{key}`"),
+        );
         return;
     }
     f.field(line, key, value);
@@ -332,12 +352,13 @@ fn finish(mut f: Fields, id: String) -> PolicyCheck {
         ("mode", f.mode.is_some()),
         ("max_age", f.max_age.is_some()),
     ] {
-        if !present {
+        if !present && !f.seen.iter().any(|k| k == key) {
             f.error(None, format!("missing required key `{key}`"));
         }
     }
     let mode = f.mode.and_then(|m| m.1);
-    if f.mx.is_empty() && matches!(mode, Some(Mode::Enforce | Mode::Testing)) {
+    let mx_seen = f.seen.iter().any(|k| k == "mx");
+    if !mx_seen && matches!(mode, Some(Mode::Enforce | Mode::Testing)) {
         let (line, m) = f.mode.map(|m| m.0).zip(mode).unwrap_or((0, Mode::Testing));
         f.error(
             Some(line),

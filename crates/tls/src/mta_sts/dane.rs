@@ -8,8 +8,8 @@ use openssl::sha::sha256;
 use openssl::x509::X509;
 
 use super::MtaStsError;
-use crate::tlsa::{tlsa_3_1_1, TlsaRecord};
 use crate::reason_of;
+use crate::tlsa::{tlsa_3_1_1, TlsaRecord};
 
 /// One server certificate with its issuer, as found in the configured files.
 #[derive(Debug, Clone)]
@@ -39,7 +39,9 @@ fn pem_blocks(path: &Path, bytes: &[u8]) -> Result<Vec<PemBlock>, MtaStsError> {
         if let Some(block) = current.as_mut() {
             block.text.push_str(line);
             block.text.push('\n');
-            if line.strip_prefix("-----END ").and_then(|r| r.strip_suffix("-----"))
+            if line
+                .strip_prefix("-----END ")
+                .and_then(|r| r.strip_suffix("-----"))
                 == Some(block.label.as_str())
             {
                 out.extend(current.take());
@@ -85,7 +87,10 @@ fn is_key_label(label: &str) -> bool {
 }
 
 fn is_cert_label(label: &str) -> bool {
-    matches!(label, "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE")
+    matches!(
+        label,
+        "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE"
+    )
 }
 
 /// The server chains in `paths`, read in order as one sequence of PEM blocks, the way

@@ -1,0 +1,507 @@
+//! End-to-end against a real Postfix (the installed one; Debian 12 ships 3.7.11): a throw-away
+//! instance on 127.0.0.1 with its own config, queue and data directories, configured like the
+//! over-hardened CentOS example (encrypt on port 25, TLS 1.3 only, narrowed high cipher list).
+//!
+//! Scenario: `pftls probe` sees the legacy senders fail and plaintext MAIL refused with 530 →
+//! `pftls apply -p inbound-opportunistic --reload` → plaintext accepted, modern clients on
+//! TLS 1.2+, and a message sent with swaks over STARTTLS leaves the queue → `pftls rollback
+//! --reload` → the failures are back. At every stage, `pftls simulate`'s prediction for each
+//! client profile must equal what the probe sees on the wire.
+//!
+//! Needs root, postfix, swaks and openssl. Without them the test says so and passes, except
+//! with `CI=true`, where it fails. The port stays `smtp/inet` in master.cf (so the policies
+//! see the real service) and is moved to a free port with `known_tcp_ports` (Postfix >= 3.6).
+//! Set `PFTLS_E2E_KEEP_LOG=FILE` to copy the instance's mail log to FILE.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Every external command runs under coreutils `timeout` with this many seconds.
+const CMD_TIMEOUT: &str = "60";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// Runs `argv` bounded by [`CMD_TIMEOUT`].
+fn run(argv: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg(CMD_TIMEOUT)
+        .args(argv)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn run_ok(argv: &[&str]) -> Output {
+    let o = run(argv);
+    assert!(o.status.success(), "{argv:?} failed: {}", text(&o));
+    o
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool} >/dev/null 2>&1")])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Why the test cannot run here, if it cannot.
+fn missing_requirement() -> Option<String> {
+    let uid = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("not running as root".into());
+    }
+    for tool in [
+        "postfix",
+        "postconf",
+        "postqueue",
+        "swaks",
+        "openssl",
+        "timeout",
+    ] {
+        if !have(tool) {
+            return Some(format!("{tool} is not installed"));
+        }
+    }
+    let user = Command::new("id").arg("postfix").output().ok()?;
+    if !user.status.success() {
+        return Some("no postfix user".into());
+    }
+    None
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// A running Postfix instance; stopped when dropped (also when the test panics).
+struct Instance {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    conf: PathBuf,
+    port: u16,
+    started: bool,
+}
+
+impl Instance {
+    fn create() -> Instance {
+        let tmp = tempfile::Builder::new()
+            .prefix("pftls-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        let root = tmp.path().to_path_buf();
+        // Postfix daemons run as the postfix user and must traverse to their directories.
+        set_mode(&root, 0o755);
+        let conf = root.join("conf");
+        std::fs::create_dir(&conf).expect("mkdir conf");
+        let example = repo().join("examples/centos-stream-10/over-hardened");
+        for f in ["main.cf", "master.cf"] {
+            std::fs::copy(example.join(f), conf.join(f)).expect("copy example");
+        }
+        let (cert, key) = (conf.join("cert.pem"), conf.join("key.pem"));
+        run_ok(&[
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-days",
+            "2",
+            "-keyout",
+            key.to_str().expect("utf-8 path"),
+            "-out",
+            cert.to_str().expect("utf-8 path"),
+        ]);
+        set_mode(&key, 0o600);
+        // The queue directory must exist; postfix start creates its subdirectories. The data
+        // directory is left for Postfix to create, owned by mail_owner.
+        let queue = root.join("queue");
+        std::fs::create_dir(&queue).expect("mkdir queue");
+        set_mode(&queue, 0o755);
+        let port = free_port();
+        // The installed Postfix's own program directories (the example has RHEL's).
+        let defaults = run_ok(&[
+            "postconf",
+            "-d",
+            "-h",
+            "daemon_directory",
+            "shlib_directory",
+            "meta_directory",
+            "command_directory",
+        ]);
+        let d: Vec<String> = String::from_utf8_lossy(&defaults.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(d.len(), 4, "postconf -d -h: {}", text(&defaults));
+        let r = root.display();
+        let settings = vec![
+            format!("queue_directory={r}/queue"),
+            format!("data_directory={r}/data"),
+            format!("daemon_directory={}", d[0]),
+            format!("shlib_directory={}", d[1]),
+            format!("meta_directory={}", d[2]),
+            format!("command_directory={}", d[3]),
+            "mail_owner=postfix".into(),
+            "setgid_group=postdrop".into(),
+            "compatibility_level=3.6".into(),
+            "inet_interfaces=127.0.0.1".into(),
+            "inet_protocols=ipv4".into(),
+            "myhostname=pftls-e2e.localdomain".into(),
+            "mydestination=localhost, $myhostname".into(),
+            "mynetworks=127.0.0.0/8".into(),
+            "default_transport=discard".into(),
+            "local_transport=discard".into(),
+            "alias_maps=".into(),
+            "alias_database=".into(),
+            "local_recipient_maps=".into(),
+            format!("maillog_file={r}/maillog"),
+            format!("maillog_file_prefixes={r}"),
+            // smtp/inet stays "smtp" in master.cf; only its port number moves.
+            format!("known_tcp_ports=lmtp=24, smtp={port}, smtps=submissions=465, submission=587"),
+            format!("smtpd_tls_cert_file={}", cert.display()),
+            format!("smtpd_tls_key_file={}", key.display()),
+        ];
+        let mut argv: Vec<String> = vec![
+            "postconf".into(),
+            "-c".into(),
+            conf.display().to_string(),
+            "-e".into(),
+        ];
+        argv.extend(settings);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        run_ok(&argv);
+        Instance {
+            _tmp: tmp,
+            root,
+            conf,
+            port,
+            started: false,
+        }
+    }
+
+    fn conf_str(&self) -> &str {
+        self.conf.to_str().expect("utf-8 path")
+    }
+
+    fn start(&mut self) {
+        let o = run(&["postfix", "-c", self.conf_str(), "start"]);
+        self.started = true;
+        assert!(
+            o.status.success(),
+            "postfix start failed: {}\nlog:\n{}",
+            text(&o),
+            self.log()
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "Postfix does not listen on 127.0.0.1:{}\nlog:\n{}",
+                self.port,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn reload_command(&self) -> String {
+        format!("postfix -c {} reload", self.conf_str())
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.root.join("maillog")).unwrap_or_default()
+    }
+
+    fn target(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Runs pftls on this instance's config dir and parses its JSON.
+    fn pftls(&self, args: &[&str]) -> (i32, Value) {
+        let out = Command::new(env!("CARGO_BIN_EXE_pftls"))
+            .arg("-c")
+            .arg(&self.conf)
+            .arg("--backup-dir")
+            .arg(self.root.join("backups"))
+            // Debian has no crypto-policies: OpenSSL's defaults apply, as for the real Postfix.
+            .arg("--crypto-policies-dir")
+            .arg(self.root.join("no-crypto-policies"))
+            .arg("--format")
+            .arg("json")
+            .args(args)
+            .env_remove("PFTLS_CONFIG_DIR")
+            .env_remove("PFTLS_BACKUP_DIR")
+            .env_remove("PFTLS_POLICY_PATH")
+            .output()
+            .expect("run pftls");
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("pftls {args:?}: stdout is not JSON ({e}): {}", text(&out)));
+        (out.status.code().unwrap_or(-1), v)
+    }
+
+    fn probe(&self) -> Value {
+        let (code, v) = self.pftls(&["probe", &self.target(), "--timeout", "10"]);
+        assert_eq!(code, 0, "probe: {v:#}");
+        v
+    }
+
+    /// Waits (bounded) until the plaintext MAIL FROM reply is `code`: smtpd processes of the
+    /// old configuration finish after a reload.
+    fn wait_plaintext_code(&self, code: u64) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (c, v) = self.pftls(&[
+                "probe",
+                &self.target(),
+                "--timeout",
+                "5",
+                "--client",
+                "openssl_350",
+            ]);
+            if c == 0 && v["plaintext_mail"]["code"] == code {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "plaintext MAIL FROM never answered {code}: {v:#}\nlog:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if self.started {
+            let o = run(&["postfix", "-c", self.conf_str(), "stop"]);
+            if !o.status.success() {
+                eprintln!("postfix stop: {}", text(&o));
+            }
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// `{ok, protocol, cipher}` of an outcome object, as compared between prediction and wire.
+fn key(o: &Value) -> (bool, Value, Value) {
+    let ok = o["ok"].as_bool().expect("ok is a bool");
+    if ok {
+        (true, o["protocol"].clone(), o["cipher"].clone())
+    } else {
+        (false, Value::Null, Value::Null)
+    }
+}
+
+fn cell(o: &Value) -> String {
+    if o["ok"] == true {
+        format!(
+            "{} {}",
+            o["protocol"].as_str().unwrap_or("?"),
+            o["cipher"].as_str().unwrap_or("?")
+        )
+    } else {
+        format!("fail: {}", o["error"].as_str().unwrap_or("?"))
+    }
+}
+
+/// Asserts that each client's simulated outcome (`which` = "before"/"after" of smtp/inet)
+/// equals the probe's, printing the agreement table.
+fn assert_agreement(stage: &str, simulated: &Value, which: &str, probed: &Value) {
+    let svc = simulated["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["service"] == "smtp/inet")
+        .expect("smtp/inet is simulated");
+    let sim: Vec<&Value> = svc["clients"].as_array().expect("clients").iter().collect();
+    let wire = probed["clients"].as_array().expect("probe clients");
+    assert_eq!(sim.len(), wire.len(), "{stage}: same profiles");
+    println!("\n== {stage}: simulate ({which}) vs probe on 127.0.0.1 ==");
+    println!(
+        "{:<14} {:<44} {:<44} agree",
+        "client", "simulated", "probed"
+    );
+    let mut disagreements = Vec::new();
+    for (s, w) in sim.iter().zip(wire) {
+        assert_eq!(s["client"], w["client"], "{stage}: same order");
+        let agree = key(&s[which]) == key(w);
+        println!(
+            "{:<14} {:<44} {:<44} {}",
+            s["client"].as_str().unwrap_or("?"),
+            cell(&s[which]),
+            cell(w),
+            if agree { "yes" } else { "NO" }
+        );
+        if !agree {
+            disagreements.push(s["client"].to_string());
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{stage}: simulation and real Postfix disagree for {disagreements:?}"
+    );
+}
+
+fn ok_of(probe: &Value, id: &str) -> bool {
+    probe["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|c| c["client"] == id)
+        .unwrap_or_else(|| panic!("no {id} in probe"))["ok"]
+        == true
+}
+
+#[test]
+fn real_postfix_lockout_fix_and_rollback() {
+    if let Some(why) = missing_requirement() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("end-to-end test cannot run: {why}");
+        }
+        eprintln!("SKIPPED end-to-end test against a real Postfix: {why}");
+        return;
+    }
+    let mut pf = Instance::create();
+    pf.start();
+    let main_before = std::fs::read(pf.conf.join("main.cf")).expect("main.cf");
+    let master_before = std::fs::read(pf.conf.join("master.cf")).expect("master.cf");
+
+    // 1. Over-hardened: plaintext refused with 530, legacy senders fail.
+    let probe1 = pf.probe();
+    assert_eq!(probe1["starttls_offered"], true, "{probe1:#}");
+    assert_eq!(probe1["plaintext_mail"]["code"], 530, "{probe1:#}");
+    assert_eq!(probe1["plaintext_mail"]["refused_530"], true);
+    for legacy in ["openssl_098y", "ie_8-10_win7", "java_8u31", "openssl_102e"] {
+        assert!(!ok_of(&probe1, legacy), "{legacy} must fail: {probe1:#}");
+    }
+    assert!(ok_of(&probe1, "openssl_350"), "{probe1:#}");
+    let (code, sim1) = pf.pftls(&["simulate", "-p", "inbound-opportunistic"]);
+    assert_eq!(code, 0, "{sim1:#}");
+    assert_eq!(sim1["services"][0]["level_before"], "encrypt", "{sim1:#}");
+    assert_eq!(sim1["services"][0]["level_after"], "may", "{sim1:#}");
+    assert_agreement("over-hardened", &sim1, "before", &probe1);
+
+    // 2. Apply the primary fix and reload the real instance.
+    let reload = pf.reload_command();
+    let (code, applied) = pf.pftls(&[
+        "apply",
+        "-p",
+        "inbound-opportunistic",
+        "--reload",
+        "--reload-command",
+        &reload,
+    ]);
+    assert_eq!(code, 0, "{applied:#}");
+    assert_eq!(applied["changed"], true);
+    assert_eq!(applied["reload"]["ok"], true, "{applied:#}");
+    pf.wait_plaintext_code(250);
+    let probe2 = pf.probe();
+    assert_eq!(probe2["plaintext_mail"]["refused_530"], false, "{probe2:#}");
+    assert_eq!(probe2["modern_tls12_plus"], true, "{probe2:#}");
+    for c in probe2["clients"].as_array().expect("clients") {
+        if c["ok"] == true {
+            let p = c["protocol"].as_str().expect("protocol");
+            assert!(p == "TLSv1.2" || p == "TLSv1.3", "{c}");
+        }
+    }
+    // The prediction made before applying, and a fresh simulation of the new files.
+    assert_agreement(
+        "after apply (predicted before applying)",
+        &sim1,
+        "after",
+        &probe2,
+    );
+    let (_, sim2) = pf.pftls(&["simulate"]);
+    assert_agreement("after apply (current files)", &sim2, "before", &probe2);
+
+    // 3. Mail over STARTTLS is accepted and leaves the queue.
+    let swaks = run(&[
+        "swaks",
+        "--server",
+        &pf.target(),
+        "--tls",
+        "--from",
+        "sender@example.org",
+        "--to",
+        "root@localhost",
+        "--header",
+        "Subject: pftls e2e",
+        "--timeout",
+        "20",
+    ]);
+    assert!(swaks.status.success(), "swaks: {}", text(&swaks));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let q = run_ok(&["postqueue", "-c", pf.conf_str(), "-p"]);
+        let queue = String::from_utf8_lossy(&q.stdout).to_string();
+        let log = pf.log();
+        if queue.contains("Mail queue is empty") && log.contains("status=sent") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "message did not leave the queue:\n{queue}\nlog:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        pf.log().contains("TLS connection established"),
+        "loglevel 1 logs TLS"
+    );
+
+    // 4. Roll back: the old files and the old failures are back.
+    let (code, rolled) = pf.pftls(&["rollback", "--reload", "--reload-command", &reload]);
+    assert_eq!(code, 0, "{rolled:#}");
+    assert_eq!(rolled["changed"], true, "{rolled:#}");
+    assert_eq!(
+        std::fs::read(pf.conf.join("main.cf")).expect("main.cf"),
+        main_before
+    );
+    assert_eq!(
+        std::fs::read(pf.conf.join("master.cf")).expect("master.cf"),
+        master_before
+    );
+    pf.wait_plaintext_code(530);
+    let probe3 = pf.probe();
+    for (a, b) in probe1["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .zip(probe3["clients"].as_array().expect("clients"))
+    {
+        assert_eq!(key(a), key(b), "rollback restores {}", a["client"]);
+    }
+    let (_, sim3) = pf.pftls(&["simulate"]);
+    assert_agreement("after rollback", &sim3, "before", &probe3);
+
+    if let Ok(dest) = std::env::var("PFTLS_E2E_KEEP_LOG") {
+        std::fs::copy(pf.root.join("maillog"), &dest).expect("copy mail log");
+    }
+}
