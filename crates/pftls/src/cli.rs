@@ -176,6 +176,29 @@ pub struct ApplyArgs {
     /// Reload, retention and locking.
     #[command(flatten)]
     pub write: WriteArgs,
+    /// Watch the mail log after applying and roll back on a drop.
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+/// `apply --guard`: after applying (with --reload), follow the mail log for DURATION and roll
+/// back automatically (with reload) when accepted mail drops or TLS failures rise.
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// How long to watch, e.g. 90s, 10m, 1h.
+    #[arg(long, value_name = "DURATION", requires = "log")]
+    pub guard: Option<String>,
+    /// The mail log to follow (survives rotation).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Roll back when accepted mail drops by more than PCT percent against the same-length
+    /// window before the change.
+    #[arg(long, value_name = "PCT", default_value_t = 50.0)]
+    pub max_drop: f64,
+    /// Roll back when the TLS failure rate (handshake failures and 530 refusals per session)
+    /// rises above PCT percent.
+    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
+    pub max_failure_rate: f64,
 }
 
 /// `rollback` options.
@@ -187,6 +210,16 @@ pub struct RollbackArgs {
     /// Print what would be restored and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Only roll back when accepted mail dropped by more than PCT percent after the change
+    /// (needs --log; the change is --around ID, default the snapshot being restored).
+    #[arg(long, value_name = "PCT", requires = "log")]
+    pub if_drop: Option<f64>,
+    /// The mail log to read for --if-drop.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// The change to judge: a snapshot id or an RFC 3339 time.
+    #[arg(long, value_name = "ID|TIME")]
+    pub around: Option<String>,
     /// Reload, retention and locking.
     #[command(flatten)]
     pub write: WriteArgs,

@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod context;
 pub mod crypto;
 pub mod error;
+pub mod guard;
 pub mod output;
 pub mod parse;
 pub mod saved_plan;

@@ -232,6 +232,7 @@ fn generate_refuses_bad_options() {
         vec!["mta-sts", "--rua", "ftp://example.org/x"],
         vec!["mta-sts", "--domain", "not a domain"],
         vec!["mta-sts", "--check", "x", "--mx", "a.example.org"],
+        vec!["mta-sts", "--check", "x", "--mode", "enforce"],
     ] {
         let (code, out, err) = text(&e.sb.run(&args));
         assert_eq!(code, 64, "{args:?}: {out}{err}");
@@ -508,6 +509,25 @@ fn tlsa_with_given_files_next_key_host_and_port() {
         .as_str()
         .unwrap()
         .contains("the next key is the key in use"));
+
+    // A "chain" certificate that did not sign the leaf gives no 2 1 1 record, and says so.
+    let (stranger, _) = make(d, "Stranger CA", &[], None);
+    let (code, v) = e.sb.json(&[
+        "tlsa",
+        "--cert",
+        e.leaf.to_str().unwrap(),
+        "--chain",
+        stranger.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["records"].as_array().unwrap().len(), 1, "{v}");
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("did not issue it"),
+        "{v}"
+    );
 
     // Unreadable certificate / next key: exit 1, the file named.
     for args in [

@@ -278,7 +278,7 @@ pub fn tlsrpt_record(domain: &str, rua: &[String]) -> Result<TxtRecord, MtaStsEr
 fn validate_rua(uri: &str) -> Result<(), String> {
     if let Some(c) = uri
         .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '!' | ';' | '"'))
+        .find(|c| !c.is_ascii_graphic() || matches!(c, ',' | '!' | ';' | '"'))
     {
         return Err(format!("character {c:?} must be percent-encoded"));
     }

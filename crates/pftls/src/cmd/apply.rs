@@ -220,8 +220,49 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     .map_err(txn_error)?;
     planned.notes.extend(validation_warnings);
     planned.notes.extend(commit.warnings.iter().cloned());
-    report(ctx, &planned, false, Some(&commit), None)?;
-    Ok(change_exit(ctx, commit.changed))
+    let guard = match (&args.guard.guard, &commit.backup) {
+        (Some(_), Some(b)) => Some(crate::guard::after_apply(
+            ctx,
+            &args.guard,
+            &lock,
+            &store,
+            &b.id,
+            reload_argv.as_deref(),
+        )?),
+        _ => None,
+    };
+    report_with_guard(ctx, &planned, &commit, guard.as_ref())?;
+    match guard {
+        Some(g) if g.rolled_back => Ok(crate::error::EXIT_ERROR),
+        _ => Ok(change_exit(ctx, commit.changed)),
+    }
+}
+
+/// Prints the apply report, then the guard's evidence when a guard ran.
+fn report_with_guard(
+    ctx: &Ctx,
+    planned: &Planned,
+    commit: &pftls_txn::CommitReport,
+    guard: Option<&crate::guard::GuardOutcome>,
+) -> CliResult<()> {
+    match (ctx.format, guard) {
+        (Format::Json, Some(g)) => {
+            // One JSON object: the apply report with the guard's verdict inside.
+            let mut v = report_json(planned, false, Some(commit), None);
+            v["guard"] = g.json.clone();
+            if g.rolled_back {
+                v["rolled_back"] = serde_json::json!(true);
+            }
+            print_json(&v);
+            Ok(())
+        }
+        (Format::Text, Some(g)) => {
+            report(ctx, planned, false, Some(commit), None)?;
+            println!("{}", g.text);
+            Ok(())
+        }
+        (_, None) => report(ctx, planned, false, Some(commit), None),
+    }
 }
 
 /// Exit code for a successful run: 2 with --detailed-exitcode when something (would) change.
@@ -240,6 +281,64 @@ pub fn txn_error(e: pftls_txn::TxnError) -> CliError {
         c.file = Some(p.display().to_string());
     }
     c
+}
+
+/// The plan/apply report as SPEC's JSON object.
+pub fn report_json(
+    planned: &Planned,
+    dry_run: bool,
+    commit: Option<&pftls_txn::CommitReport>,
+    saved_to: Option<&Path>,
+) -> serde_json::Value {
+    let plan = &planned.plan;
+    let main_path = planned.files.main_path.display().to_string();
+    let master_path = planned.files.master_path.display().to_string();
+    let file_entries = [
+        (&main_path, &plan.main_before, &plan.main_after),
+        (&master_path, &plan.master_before, &plan.master_after),
+    ];
+    let changed = match commit {
+        Some(c) => c.changed,
+        None => plan.changed(),
+    };
+    let mut warnings = planned.notes.clone();
+    warnings.extend(plan.warnings.iter().cloned());
+    let files: Vec<serde_json::Value> = file_entries
+        .iter()
+        .map(|(p, b, a)| {
+            serde_json::json!({
+                "path": p, "changed": b != a, "diff": unified_diff(p, b, a),
+                "before_sha256": pftls_txn::sha256_hex(b), "after_sha256": pftls_txn::sha256_hex(a),
+            })
+        })
+        .collect();
+    let mut v = serde_json::json!({
+        "changed": changed,
+        "dry_run": dry_run,
+        "postfix_version": planned.version,
+        "crypto_policy": planned.crypto_source,
+        "policies": plan.policies,
+        "files": files,
+        "parameters": plan.changes.iter().map(|c| serde_json::json!({
+            "scope": c.scope, "name": c.name, "before": c.before, "after": c.after, "policy": c.policy,
+        })).collect::<Vec<_>>(),
+        "resolutions": plan.resolutions,
+        "skipped_services": plan.skipped_services,
+        "findings": planned.findings,
+        "findings_fixed": planned.fixed,
+        "findings_introduced": planned.introduced,
+        "warnings": warnings,
+    });
+    if let Some(c) = commit {
+        v["backup"] = serde_json::to_value(&c.backup).unwrap_or_default();
+        if let Some(r) = &c.reload {
+            v["reload"] = serde_json::to_value(r).unwrap_or_default();
+        }
+    }
+    if let Some(p) = saved_to {
+        v["plan_file"] = serde_json::json!(p.display().to_string());
+    }
+    v
 }
 
 /// Prints a plan (and what the commit did) as text or JSON.
@@ -265,42 +364,7 @@ pub fn report(
     warnings.extend(plan.warnings.iter().cloned());
     match ctx.format {
         Format::Json => {
-            let files: Vec<serde_json::Value> = file_entries
-                .iter()
-                .map(|(p, b, a)| {
-                    serde_json::json!({
-                        "path": p, "changed": b != a, "diff": unified_diff(p, b, a),
-                        "before_sha256": pftls_txn::sha256_hex(b), "after_sha256": pftls_txn::sha256_hex(a),
-                    })
-                })
-                .collect();
-            let mut v = serde_json::json!({
-                "changed": changed,
-                "dry_run": dry_run,
-                "postfix_version": planned.version,
-                "crypto_policy": planned.crypto_source,
-                "policies": plan.policies,
-                "files": files,
-                "parameters": plan.changes.iter().map(|c| serde_json::json!({
-                    "scope": c.scope, "name": c.name, "before": c.before, "after": c.after, "policy": c.policy,
-                })).collect::<Vec<_>>(),
-                "resolutions": plan.resolutions,
-                "skipped_services": plan.skipped_services,
-                "findings": planned.findings,
-                "findings_fixed": planned.fixed,
-                "findings_introduced": planned.introduced,
-                "warnings": warnings,
-            });
-            if let Some(c) = commit {
-                v["backup"] = serde_json::to_value(&c.backup).unwrap_or_default();
-                if let Some(r) = &c.reload {
-                    v["reload"] = serde_json::to_value(r).unwrap_or_default();
-                }
-            }
-            if let Some(p) = saved_to {
-                v["plan_file"] = serde_json::json!(p.display().to_string());
-            }
-            print_json(&v);
+            print_json(&report_json(planned, dry_run, commit, saved_to));
         }
         Format::Text => {
             let title = match (commit.is_some(), dry_run) {

@@ -27,11 +27,12 @@ pub struct MtaStsArgs {
     #[arg(long = "mx", value_name = "NAME", conflicts_with = "check")]
     pub mx: Vec<String>,
     /// Policy mode.
-    #[arg(long, value_name = "MODE", default_value = "testing", value_parser = parse_mode)]
+    #[arg(long, value_name = "MODE", default_value = "testing", value_parser = parse_mode,
+          conflicts_with = "check")]
     pub mode: Mode,
     /// Seconds senders cache the policy (at most 31557600).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_AGE,
-          value_parser = clap::value_parser!(u64).range(..=MAX_AGE_LIMIT))]
+          value_parser = clap::value_parser!(u64).range(..=MAX_AGE_LIMIT), conflicts_with = "check")]
     pub max_age: u64,
     /// TLS-RPT report destination, mailto: or https: (repeatable; default
     /// mailto:tlsrpt@DOMAIN).

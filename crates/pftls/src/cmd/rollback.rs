@@ -85,6 +85,23 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         Some(id) => id.clone(),
         None => default_target(&store)?,
     };
+    // --if-drop: judge the change from the mail log first; keep it when the drop is not there.
+    let evidence = match args.if_drop {
+        Some(_) => {
+            let (roll_back, json, text) = crate::guard::drop_check(ctx, args, &id)?;
+            if !roll_back {
+                match ctx.format {
+                    Format::Json => print_json(&serde_json::json!({
+                        "changed": false, "dry_run": false, "to": id, "guard": json,
+                    })),
+                    Format::Text => println!("{text}\nNo rollback: the change stays."),
+                }
+                return Ok(0);
+            }
+            Some((json, text))
+        }
+        None => None,
+    };
     let reload_argv = args.write.reload_argv();
     let report = pftls_txn::restore(
         &lock,
@@ -100,9 +117,15 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             let mut v = serde_json::to_value(&report).unwrap_or_default();
             v["dry_run"] = serde_json::json!(false);
             v["to"] = serde_json::json!(id);
+            if let Some((json, _)) = &evidence {
+                v["guard"] = json.clone();
+            }
             print_json(&v);
         }
         Format::Text => {
+            if let Some((_, text)) = &evidence {
+                println!("{text}");
+            }
             if report.changed {
                 println!("Restored snapshot {id}.");
                 if let Some(b) = &report.backup {

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use openssl::x509::X509NameRef;
+use openssl::x509::{X509NameRef, X509VerifyResult};
 use pftls_policy::ConfigView;
 use pftls_tls::mta_sts::{key_file_record, normalize_domain, server_chains, ServerChain};
 use pftls_tls::tlsa::{tlsa_2_1_1, tlsa_3_1_1, TlsaRecord};
@@ -152,7 +152,7 @@ struct Entry {
     subject: Option<String>,
 }
 
-fn chain_entries(chains: &[ServerChain]) -> CliResult<Vec<Entry>> {
+fn chain_entries(chains: &[ServerChain], warnings: &mut Vec<String>) -> CliResult<Vec<Entry>> {
     let mut out = Vec::new();
     let ossl = |e: pftls_tls::TlsError| CliError::new("certificate", e.to_string());
     for c in chains {
@@ -163,6 +163,16 @@ fn chain_entries(chains: &[ServerChain]) -> CliResult<Vec<Entry>> {
             subject: Some(name_line(c.leaf.subject_name())),
         });
         if let Some(issuer) = &c.issuer {
+            // A certificate that did not sign the leaf (wrong order in the file) would give a
+            // 2 1 1 record that never matches.
+            if issuer.issued(&c.leaf) != X509VerifyResult::OK {
+                warnings.push(format!(
+                    "{}: the certificate after the leaf ({}) did not issue it; no 2 1 1 record",
+                    c.file.display(),
+                    name_line(issuer.subject_name())
+                ));
+                continue;
+            }
             out.push(Entry {
                 role: "issuer",
                 record: tlsa_2_1_1(issuer).map_err(ossl)?,
@@ -199,11 +209,11 @@ pub fn run(ctx: &Ctx, args: &TlsaArgs) -> CliResult<i32> {
         }
     };
     let mut entries = Vec::new();
+    let mut warnings = Vec::new();
     for g in &groups {
         let chains = server_chains(g).map_err(|e| file_error(&e))?;
-        entries.extend(chain_entries(&chains)?);
+        entries.extend(chain_entries(&chains, &mut warnings)?);
     }
-    let mut warnings = Vec::new();
     for nk in &args.next_key {
         let record = key_file_record(nk).map_err(|e| file_error(&e))?;
         if entries.iter().any(|e| e.record == record) {
