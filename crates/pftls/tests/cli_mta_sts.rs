@@ -237,6 +237,24 @@ fn generate_refuses_bad_options() {
         let (code, out, err) = text(&e.sb.run(&args));
         assert_eq!(code, 64, "{args:?}: {out}{err}");
     }
+    // Single-label names (Postfix's fall-backs) are flagged.
+    let (code, v) =
+        e.sb.json(&["mta-sts", "--domain", "localdomain", "--mx", "localhost"]);
+    assert_eq!(code, 0, "{v}");
+    let w: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        w[0].starts_with("domain localdomain is not a fully qualified"),
+        "{w:?}"
+    );
+    assert!(
+        w[1].starts_with("mx localhost is not a fully qualified"),
+        "{w:?}"
+    );
     // JSON mode: one object with the error.
     let (code, v) = e.sb.json(&["mta-sts", "--mx", "mail.*.example.org"]);
     assert_eq!(code, 64);

@@ -41,8 +41,11 @@ const ADDED_AFTER_BASE: &[(&str, (u32, u32), &str)] = &[
     ("smtp_tlsrpt_skip_reused_handshakes", (3, 10), "yes"),
 ];
 
+/// A `major.minor` release line.
+type Line = (u32, u32);
+
 /// Defaults that differ from 3.7 in other release lines: (name, applies-from, applies-before, value).
-const DEFAULT_CHANGES: &[(&str, (u32, u32), (u32, u32), &str)] = &[
+const DEFAULT_CHANGES: &[(&str, Line, Line, &str)] = &[
     // Before 3.6 the protocol defaults were exclusion lists (no >= syntax existed yet).
     ("smtpd_tls_protocols", (3, 0), (3, 6), "!SSLv2, !SSLv3"),
     ("smtpd_tls_mandatory_protocols", (3, 0), (3, 6), "!SSLv2, !SSLv3"),

@@ -114,23 +114,8 @@ pub enum PlanError {
     #[error("{0}")]
     Policy(PolicyErrors),
     /// Two policies set one parameter to different values.
-    #[error(
-        "policies {first} and {second} conflict on {scope} {name}: {first_value} vs {second_value}"
-    )]
-    Conflict {
-        /// Scope of the parameter.
-        scope: String,
-        /// Parameter name.
-        name: String,
-        /// First policy.
-        first: String,
-        /// Its value.
-        first_value: String,
-        /// Second policy.
-        second: String,
-        /// Its value.
-        second_value: String,
-    },
+    #[error("{0}")]
+    Conflict(Box<Conflict>),
     /// An edit was refused (a value Postfix would read differently).
     #[error("cannot set {scope} {name}: {message}")]
     Edit {
@@ -144,6 +129,26 @@ pub enum PlanError {
     /// No policy given.
     #[error("no policy given (use -p NAME; see `pftls policies list`)")]
     NoPolicy,
+}
+
+/// Two policies that set one parameter to different values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "policies {first} and {second} conflict on {scope} {name}: {first_value} vs {second_value}"
+)]
+pub struct Conflict {
+    /// Scope of the parameter.
+    pub scope: String,
+    /// Parameter name.
+    pub name: String,
+    /// First policy.
+    pub first: String,
+    /// Its value.
+    pub first_value: String,
+    /// Second policy.
+    pub second: String,
+    /// Its value.
+    pub second_value: String,
 }
 
 /// Parses main.cf, mapping errors to [`PlanError::Parse`].
@@ -225,14 +230,14 @@ pub fn make_plan(
         let key = (scope.clone(), s.name.clone());
         if let Some((prev, prev_policy)) = merged.get(&key) {
             if *prev != value {
-                return Err(PlanError::Conflict {
+                return Err(PlanError::Conflict(Box::new(Conflict {
                     scope,
                     name: s.name.clone(),
                     first: prev_policy.clone(),
                     first_value: prev.clone().unwrap_or_else(|| "(remove)".into()),
                     second: p.name.clone(),
                     second_value: value.unwrap_or_else(|| "(remove)".into()),
-                });
+                })));
             }
             continue;
         }

@@ -187,6 +187,17 @@ fn run_generate(ctx: &Ctx, args: &MtaStsArgs) -> CliResult<i32> {
     let tlsrpt = tlsrpt_record(&domain, &rua).map_err(|e| usage_error(e.to_string()))?;
 
     let mut warnings = Vec::new();
+    // Postfix falls back to the machine's name (or "localdomain") when myhostname/mydomain are
+    // unset; such single-label names cannot be an Internet mail domain or MX.
+    for (what, name) in
+        std::iter::once(("domain", &domain)).chain(policy.mx.iter().map(|m| ("mx", m)))
+    {
+        if !name.contains('.') {
+            warnings.push(format!(
+                "{what} {name} is not a fully qualified domain name; set it with --{what} or in main.cf"
+            ));
+        }
+    }
     let cert = cert_names(args, cfg.as_ref(), &mut warnings)?;
     let uncovered = cert
         .as_ref()

@@ -210,6 +210,11 @@ pub fn run(ctx: &Ctx, args: &TlsaArgs) -> CliResult<i32> {
     };
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
+    if !host.contains('.') {
+        warnings.push(format!(
+            "host {host} is not a fully qualified domain name; give the MX name with --host or set myhostname"
+        ));
+    }
     for g in &groups {
         let chains = server_chains(g).map_err(|e| file_error(&e))?;
         entries.extend(chain_entries(&chains, &mut warnings)?);

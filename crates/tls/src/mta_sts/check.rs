@@ -358,12 +358,14 @@ fn finish(mut f: Fields, id: String) -> PolicyCheck {
     }
     let mode = f.mode.and_then(|m| m.1);
     let mx_seen = f.seen.iter().any(|k| k == "mx");
-    if !mx_seen && matches!(mode, Some(Mode::Enforce | Mode::Testing)) {
-        let (line, m) = f.mode.map(|m| m.0).zip(mode).unwrap_or((0, Mode::Testing));
-        f.error(
-            Some(line),
-            format!("mode {m} needs at least one `mx:` line"),
-        );
+    if let (Some((line, Some(m))), false) = (f.mode, mx_seen) {
+        // RFC 8461 section 3.2: mx is required unless the mode is none.
+        if m != Mode::None {
+            f.error(
+                Some(line),
+                format!("mode {m} needs at least one `mx:` line"),
+            );
+        }
     }
     let errors = f.issues.iter().any(|i| i.severity == Severity::Error);
     let policy = match (errors, mode, f.max_age.and_then(|m| m.1)) {
