@@ -264,6 +264,16 @@ pub const CHECKS: &[Check] = &[
         title: "DANE without a local validating resolver in resolv.conf",
     },
     Check {
+        id: ids::MTA_STS_MX_UNCOVERED,
+        severity: Severity::Error,
+        title: "MTA-STS policy in enforce mode lists an MX the certificate does not cover",
+    },
+    Check {
+        id: ids::MTA_STS_POLICY_INVALID,
+        severity: Severity::Warning,
+        title: "the MTA-STS policy file is not valid RFC 8461",
+    },
+    Check {
         id: ids::PORT25_NO_TLS,
         severity: Severity::Info,
         title: "port 25 does not offer STARTTLS",
@@ -322,6 +332,10 @@ pub mod ids {
     pub const DANE_NO_DNSSEC: &str = "PFTLS-E060";
     /// DANE without a local resolver.
     pub const DANE_NO_LOCAL_RESOLVER: &str = "PFTLS-W061";
+    /// MTA-STS enforce with an MX the certificate does not cover.
+    pub const MTA_STS_MX_UNCOVERED: &str = "PFTLS-E062";
+    /// MTA-STS policy file invalid.
+    pub const MTA_STS_POLICY_INVALID: &str = "PFTLS-W063";
     /// Port 25 offers no TLS.
     pub const PORT25_NO_TLS: &str = "PFTLS-I070";
 }

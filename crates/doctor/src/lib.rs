@@ -80,6 +80,8 @@ pub struct DoctorOptions {
     pub resolv_conf: PathBuf,
     /// "Now" in seconds since the epoch for certificate validity (None: the clock).
     pub now: Option<i64>,
+    /// A published MTA-STS policy file (`mta-sts.txt`) to check against the certificate.
+    pub mta_sts_policy: Option<PathBuf>,
 }
 
 impl Default for DoctorOptions {
@@ -89,6 +91,7 @@ impl Default for DoctorOptions {
             expiry_days: 30,
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
             now: None,
+            mta_sts_policy: None,
         }
     }
 }
@@ -106,6 +109,7 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Vec<Finding> {
     checks::hygiene::check(&cx, &mut drafts);
     checks::duplicates::check(&cx, &mut drafts);
     checks::dane::check(&cx, &mut drafts);
+    checks::mta_sts::check(&cx, &mut drafts);
     let mut findings = cx::finish(drafts);
     finding::sort(&mut findings);
     findings

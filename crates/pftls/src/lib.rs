@@ -22,6 +22,13 @@ use crate::error::{CliError, EXIT_USAGE};
 
 /// Parses the command line, runs the command and exits with its code.
 pub fn run_main() -> ! {
+    // Like other Unix tools, die quietly on a closed pipe (`pftls show | head`) instead of
+    // panicking in println!.
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up, before any thread
+    // exists, has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -246,3 +246,62 @@ fn custom_client_profiles_and_dane_resolver() {
         .unwrap_or_default()
         .contains("profiles.json"));
 }
+
+/// MTA-STS in mode enforce with an MX the certificate does not cover is an error; the same
+/// policy with a covered MX, or in mode testing, is not.
+#[test]
+fn mta_sts_enforce_with_uncovered_mx() {
+    require("openssl");
+    let s = Sandbox::new("centos-stream-10/stock");
+    let cert = s.tmp.path().join("san.crt");
+    let key = s.tmp.path().join("san.key");
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "365",
+            "-subj",
+            "/CN=mx1.example.org",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:mx1.example.org,DNS:*.backup.example.org",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let main = String::from_utf8(s.main_cf())
+        .unwrap()
+        .replace("/etc/pki/tls/certs/postfix.pem", cert.to_str().unwrap())
+        .replace("/etc/pki/tls/private/postfix.key", key.to_str().unwrap());
+    std::fs::write(s.conf.join("main.cf"), main).unwrap();
+    let policy = s.tmp.path().join("mta-sts.txt");
+    let run = |text: &str| {
+        std::fs::write(&policy, text).unwrap();
+        let (_, v) = s.json(&["doctor", "--mta-sts-policy", policy.to_str().unwrap()]);
+        ids_of(&v)
+    };
+    let bad = run("version: STSv1\nmode: enforce\nmx: mx1.example.org\nmx: mx2.example.org\nmax_age: 604800\n");
+    assert!(bad.contains(&"PFTLS-E062".to_string()), "{bad:?}");
+    let good = run("version: STSv1\nmode: enforce\nmx: mx1.example.org\nmx: a.backup.example.org\nmax_age: 604800\n");
+    assert!(
+        !good.iter().any(|i| i == "PFTLS-E062" || i == "PFTLS-W063"),
+        "{good:?}"
+    );
+    let testing = run("version: STSv1\nmode: testing\nmx: mx2.example.org\nmax_age: 604800\n");
+    assert!(!testing.contains(&"PFTLS-E062".to_string()), "{testing:?}");
+    let invalid = run("version: STSv2\nmode: sometimes\n");
+    assert!(invalid.contains(&"PFTLS-W063".to_string()), "{invalid:?}");
+}

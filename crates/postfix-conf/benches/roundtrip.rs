@@ -7,13 +7,14 @@ use postfix_conf::MainCf;
 /// Same generator as examples/roundtrip.rs.
 fn generate(bytes: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes + 256);
+    out.extend_from_slice(b"smtpd_tls_security_level = may\n");
     let mut i = 0usize;
     while out.len() < bytes {
         let block = format!(
             "# The parameter_{i} setting, with a comment that explains it\n\
              parameter_{i} = value-{i} $myhostname\n\
              list_{i} = hash:/etc/postfix/a_{i},\n    hash:/etc/postfix/b_{i}\n\n\
-             smtpd_tls_security_level = may\n"
+"
         );
         out.extend_from_slice(block.as_bytes());
         i += 1;

@@ -134,6 +134,18 @@ impl MainCf {
             orphans.push(r);
             return Ok(());
         }
+        // Fast path without building the logical line: when the start line alone holds
+        // `name =`, the logical line (which begins with it) splits the same way.
+        let (start, end) = r.range();
+        let first = &buf[start..end];
+        let first = match memchr::memchr(b'\n', first) {
+            Some(i) => &first[..i],
+            None => first,
+        };
+        if split_nameval(until_nul(first)).is_ok() {
+            recs.push(r);
+            return Ok(());
+        }
         let text = logical(buf, &r);
         let cut = until_nul(&text);
         if let Err(message) = split_nameval(cut) {

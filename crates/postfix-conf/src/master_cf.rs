@@ -343,8 +343,8 @@ impl MasterCf {
             if t.first() != Some(&b'-') || t == b"--" || t == b"-" {
                 break;
             }
-            last_group = Some(k);
             let Some(p) = t[1..].iter().position(|&c| c == b'o') else {
+                last_group = Some(k);
                 k += 1;
                 continue;
             };
@@ -354,9 +354,15 @@ impl MasterCf {
             } else if k + 1 < toks.len() {
                 (text(&toks[k + 1]), Some(k + 1), toks[k + 1].line)
             } else {
-                k += 1;
-                continue;
+                // A dangling `-o` at the end: not part of the option section, so that a new
+                // option is inserted before it rather than becoming its value.
+                warn(
+                    toks[k].line,
+                    format!("option requires a value: \"{}\"", lossy(t)),
+                );
+                break;
             };
+            last_group = Some(k);
             let nv = if raw.first() == Some(&b'{') {
                 let (inner, e) = extpar(raw);
                 if let Some(e) = e {

@@ -171,3 +171,48 @@ fn remove_override_drops_empty_lines_only() {
     assert_eq!(d.set_override("s/inet", "a", "2"), Ok(true));
     assert_eq!(text(&d), "s inet n - n - - smtpd -o a=2\n");
 }
+
+/// Replays the fuzz target's master.cf steps on a saved input.
+fn replay_master_fuzz(data: &[u8]) {
+    let Ok(mut doc) = MasterCf::parse(data) else {
+        return;
+    };
+    let Some(s) = doc.services().pop() else {
+        return;
+    };
+    let key = s.key();
+    let value: String = String::from_utf8_lossy(&data[data.len() / 3..])
+        .chars()
+        .take(12)
+        .collect();
+    let name = s
+        .overrides
+        .first()
+        .map(|o| o.name.clone())
+        .unwrap_or_else(|| "syslog_name".into());
+    let before = doc.render();
+    if doc.set_override(&key, &name, &value) == Ok(true) {
+        let svc = doc.service(&key).expect("service");
+        assert_eq!(
+            svc.get_override(&name).map(|o| o.value),
+            Some(value.clone()),
+            "{name:?}\n{}\n---\n{}",
+            String::from_utf8_lossy(&before),
+            String::from_utf8_lossy(&doc.render())
+        );
+    }
+}
+
+#[test]
+fn fuzz_regressions() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/postfix-conf");
+    for e in std::fs::read_dir(dir).expect("fixtures").flatten() {
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with("fuzz-regression")
+        {
+            replay_master_fuzz(&std::fs::read(e.path()).expect("read"));
+        }
+    }
+}

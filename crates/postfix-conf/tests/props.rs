@@ -9,7 +9,8 @@ use proptest::prelude::*;
 /// Physical lines that exercise every line class, odd spacing, CR, `#` and non-UTF-8 bytes.
 fn main_line() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        "[a-z_]{1,12}[ \t]{0,2}=[ \t]{0,2}[a-zA-Z0-9 ,:/.#$\\[\\]-]{0,20}".prop_map(|s| s.into_bytes()),
+        "[a-z_]{1,12}[ \t]{0,2}=[ \t]{0,2}[a-zA-Z0-9 ,:/.#$\\[\\]-]{0,20}"
+            .prop_map(|s| s.into_bytes()),
         "[ \t]{1,4}[a-zA-Z0-9,#$.]{1,10}".prop_map(|s| s.into_bytes()),
         "[ \t]{0,3}#[ -~]{0,20}".prop_map(|s| s.into_bytes()),
         "[ \t]{0,3}".prop_map(|s| s.into_bytes()),
@@ -18,7 +19,13 @@ fn main_line() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn document(line: impl Strategy<Value = Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
-    (proptest::collection::vec((line, prop_oneof![Just(&b"\n"[..]), Just(&b"\r\n"[..])]), 0..30), any::<bool>())
+    (
+        proptest::collection::vec(
+            (line, prop_oneof![Just(&b"\n"[..]), Just(&b"\r\n"[..])]),
+            0..30,
+        ),
+        any::<bool>(),
+    )
         .prop_map(|(lines, final_nl)| {
             let mut out = Vec::new();
             for (l, eol) in lines {
@@ -77,7 +84,11 @@ fn op() -> impl Strategy<Value = Op> {
         Just("mynetworks".to_string()),
     ];
     prop_oneof![
-        (name.clone(), "([a-z0-9.\\[\\]]{1,6}( {1,3}(\\$[a-z]{1,4}|[a-z]{1,5})){0,2})?").prop_map(|(n, v)| Op::Set(n, v)),
+        (
+            name.clone(),
+            "([a-z0-9.\\[\\]]{1,6}( {1,3}(\\$[a-z]{1,4}|[a-z]{1,5})){0,2})?"
+        )
+            .prop_map(|(n, v)| Op::Set(n, v)),
         name.clone().prop_map(Op::Remove),
         name.prop_map(Op::Comment),
     ]

@@ -5,5 +5,6 @@ pub(crate) mod ciphers;
 pub(crate) mod dane;
 pub(crate) mod duplicates;
 pub(crate) mod hygiene;
+pub(crate) mod mta_sts;
 pub(crate) mod port25;
 pub(crate) mod protocols;

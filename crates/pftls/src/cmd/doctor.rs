@@ -55,6 +55,10 @@ pub struct DoctorArgs {
     /// The resolver configuration checked for DANE (a local validating resolver).
     #[arg(long, value_name = "FILE", default_value = "/etc/resolv.conf")]
     pub resolv_conf: PathBuf,
+    /// The published MTA-STS policy (mta-sts.txt): checked against RFC 8461 and, in mode
+    /// enforce, against the names of the configured certificate.
+    #[arg(long, value_name = "FILE")]
+    pub mta_sts_policy: Option<PathBuf>,
 }
 
 /// Runs `doctor`.
@@ -74,6 +78,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> CliResult<i32> {
             check_files: !args.no_file_checks,
             expiry_days: args.expiry_days,
             resolv_conf: args.resolv_conf.clone(),
+            mta_sts_policy: args.mta_sts_policy.clone(),
             now: None,
         },
     };

@@ -26,7 +26,7 @@ pub struct MtaStsArgs {
     /// Allowed MX host (repeatable; a leftmost `*.` wildcard is allowed; default: myhostname).
     #[arg(long = "mx", value_name = "NAME", conflicts_with = "check")]
     pub mx: Vec<String>,
-    /// Policy mode.
+    /// Policy mode: testing (senders only report failures), enforce, or none (withdraws the policy).
     #[arg(long, value_name = "MODE", default_value = "testing", value_parser = parse_mode,
           conflicts_with = "check")]
     pub mode: Mode,

@@ -88,7 +88,10 @@ pub fn run(main: &[u8], master: Option<&[u8]>, args: &[&str]) -> Option<Run> {
     // Only -n needs it (and -P with -o is the slow one).
     let needs_host = args.contains(&"-n");
     let has_host = !needs_host
-        || postfix_conf::MainCf::parse(main).ok().and_then(|d| d.get("myhostname")).is_some();
+        || postfix_conf::MainCf::parse(main)
+            .ok()
+            .and_then(|d| d.get("myhostname"))
+            .is_some();
     const FAKE: &str = "myhostname=localhost.localdomain";
     let mut cmd = Command::new(bin);
     cmd.arg("-c").arg(dir.path());
@@ -100,7 +103,9 @@ pub fn run(main: &[u8], master: Option<&[u8]>, args: &[&str]) -> Option<Run> {
     if !has_host {
         let text = String::from_utf8_lossy(&stdout).into_owned();
         if text.contains("myhostname = localhost.localdomain\n") {
-            stdout = text.replace("myhostname = localhost.localdomain\n", "").into_bytes();
+            stdout = text
+                .replace("myhostname = localhost.localdomain\n", "")
+                .into_bytes();
         }
     }
     let dir_s = dir.path().display().to_string();
