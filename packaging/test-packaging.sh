@@ -129,6 +129,12 @@ else
     COMP_WORDS=(pftls po); COMP_CWORD=1; COMP_LINE="pftls po"; COMP_POINT=${#COMP_LINE}
     _pftls pftls po pftls; echo "${COMPREPLY[*]}"' 2>&1)
   expect_eq "bash completion of 'pftls po'" policies "$comp"
+  comp=$(bash -c 'source /usr/share/bash-completion/completions/pftls
+    COMP_WORDS=(pftls policies ""); COMP_CWORD=2; COMP_LINE="pftls policies "
+    COMP_POINT=${#COMP_LINE}; _pftls pftls "" policies; echo " ${COMPREPLY[*]} "' 2>&1)
+  for w in list show check; do
+    expect_contains "bash completion of 'pftls policies ' offers $w" " $w " "$comp"
+  done
   for p in "${policies[@]}"; do
     if cmp -s "$repo/policies/$p" "/usr/share/doc/pftls/policies/$p"; then
       pass "installed policy $p matches the source"

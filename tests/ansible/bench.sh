@@ -3,6 +3,8 @@
 #   tests/ansible/bench.sh [PFTLS_BINARY] [ROUNDS]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# No __pycache__ in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 # shellcheck source=tests/ansible/venv.sh
 . "$ROOT/tests/ansible/venv.sh"
 ensure_venv

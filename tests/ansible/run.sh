@@ -6,6 +6,8 @@
 # loudly; with CI=true it fails.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# No __pycache__ in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 # shellcheck source=tests/ansible/venv.sh
 . "$ROOT/tests/ansible/venv.sh"
 PFTLS=${1:-$ROOT/target/debug/pftls}

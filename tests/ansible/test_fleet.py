@@ -194,6 +194,10 @@ def command_playbooks(res, runner, fl):
     expect_untouched(res, "dry-run.yml", initial_trees, fl.trees())
     expect_broken_message(res, "dry-run.yml", out, fl)
     res.check("dry-run.yml: shows the planned diff", "+smtpd_tls_loglevel = 1" in out)
+    res.check(
+        "dry-run.yml: shows the findings the change fixes",
+        re.search(r'"fixed": \[\s*"PFTLS-', out) is not None,
+    )
 
     code, out, recap, _ = runner.playbook("apply.yml", "--check", "--diff", *STAGING)
     expect_recap(res, "apply.yml --check", recap, hosts, nc, broken)

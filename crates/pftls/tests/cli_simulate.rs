@@ -98,7 +98,7 @@ fn over_hardened_matrix_follows_the_profiles() {
     }
     // The example's certificate does not exist here: a generated RSA-2048 stands in, and the
     // user is told.
-    assert_eq!(smtp["server_before"]["certificate"], "generated RSA-2048");
+    assert_eq!(smtp["server_before"]["certificate"], "stand-in RSA-2048");
     let warnings = v["warnings"].to_string();
     assert!(
         warnings.contains("/etc/pki/tls/certs/postfix.pem") && warnings.contains("RSA-2048"),
@@ -282,7 +282,7 @@ fn configured_certificate_is_used_or_stood_in_for() {
         service(&v, "smtp/inet")["server_before"]["certificate"],
         cert.as_str()
     );
-    assert!(!v["warnings"].to_string().contains("generated"), "{v:#}");
+    assert!(!v["warnings"].to_string().contains("stand-in"), "{v:#}");
     ecdsa_for_tls12(&v);
 
     // Unreadable key: a generated key of the certificate's type and size, and a note.
@@ -291,7 +291,7 @@ fn configured_certificate_is_used_or_stood_in_for() {
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(
         service(&v, "smtp/inet")["server_before"]["certificate"],
-        "generated EC prime256v1"
+        "stand-in EC prime256v1"
     );
     let w = v["warnings"].to_string();
     assert!(w.contains(&key) && w.contains("EC prime256v1"), "{w}");
@@ -302,7 +302,7 @@ fn configured_certificate_is_used_or_stood_in_for() {
     let (_, v) = sb.json(&["simulate"]);
     assert_eq!(
         service(&v, "smtp/inet")["server_before"]["certificate"],
-        "generated RSA-2048"
+        "stand-in RSA-2048"
     );
 }
 

@@ -98,6 +98,8 @@ struct Instance {
     root: PathBuf,
     conf: PathBuf,
     port: u16,
+    /// A wrapper-mode (port 465 style) smtpd listener, `127.0.0.1:PORT/inet`.
+    wrapper_port: u16,
     started: bool,
 }
 
@@ -140,6 +142,22 @@ impl Instance {
         std::fs::create_dir(&queue).expect("mkdir queue");
         set_mode(&queue, 0o755);
         let port = free_port();
+        let wrapper_port = loop {
+            let p = free_port();
+            if p != port {
+                break p;
+            }
+        };
+        // A submissions-style listener next to the example's services: TLS from the first
+        // byte, mandatory settings (the policy leaves it in wrapper mode).
+        let mut master = std::fs::read(conf.join("master.cf")).expect("read master.cf");
+        master.extend_from_slice(
+            format!(
+                "127.0.0.1:{wrapper_port} inet n - n - - smtpd\n  -o smtpd_tls_wrappermode=yes\n"
+            )
+            .as_bytes(),
+        );
+        std::fs::write(conf.join("master.cf"), master).expect("write master.cf");
         // The installed Postfix's own program directories (the example has RHEL's).
         let defaults = run_ok(&[
             "postconf",
@@ -197,6 +215,7 @@ impl Instance {
             root,
             conf,
             port,
+            wrapper_port,
             started: false,
         }
     }
@@ -215,7 +234,9 @@ impl Instance {
             self.log()
         );
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err()
+            || TcpStream::connect(("127.0.0.1", self.wrapper_port)).is_err()
+        {
             assert!(
                 Instant::now() < deadline,
                 "Postfix does not listen on 127.0.0.1:{}\nlog:\n{}",
@@ -264,6 +285,18 @@ impl Instance {
     fn probe(&self) -> Value {
         let (code, v) = self.pftls(&["probe", &self.target(), "--timeout", "10"]);
         assert_eq!(code, 0, "probe: {v:#}");
+        v
+    }
+
+    fn wrapper_scope(&self) -> String {
+        format!("127.0.0.1:{}/inet", self.wrapper_port)
+    }
+
+    fn probe_wrapper(&self) -> Value {
+        let target = format!("127.0.0.1:{}", self.wrapper_port);
+        let (code, v) = self.pftls(&["probe", &target, "--no-starttls", "--timeout", "10"]);
+        assert_eq!(code, 0, "probe --no-starttls: {v:#}");
+        assert!(v["plaintext_mail"].is_null(), "{v:#}");
         v
     }
 
@@ -333,17 +366,20 @@ fn cell(o: &Value) -> String {
 
 /// Asserts that each client's simulated outcome (`which` = "before"/"after" of smtp/inet)
 /// equals the probe's, printing the agreement table.
-fn assert_agreement(stage: &str, simulated: &Value, which: &str, probed: &Value) {
+fn assert_agreement(stage: &str, scope: &str, simulated: &Value, which: &str, probed: &Value) {
     let svc = simulated["services"]
         .as_array()
         .expect("services")
         .iter()
-        .find(|s| s["service"] == "smtp/inet")
-        .expect("smtp/inet is simulated");
+        .find(|s| s["service"] == scope)
+        .unwrap_or_else(|| panic!("{scope} is simulated: {simulated:#}"));
     let sim: Vec<&Value> = svc["clients"].as_array().expect("clients").iter().collect();
     let wire = probed["clients"].as_array().expect("probe clients");
     assert_eq!(sim.len(), wire.len(), "{stage}: same profiles");
-    println!("\n== {stage}: simulate ({which}) vs probe on 127.0.0.1 ==");
+    println!(
+        "\n== {stage}, {scope}: simulate ({which}) vs probe on {} ==",
+        probed["target"].as_str().unwrap_or("?")
+    );
     println!(
         "{:<14} {:<44} {:<44} agree",
         "client", "simulated", "probed"
@@ -367,6 +403,28 @@ fn assert_agreement(stage: &str, simulated: &Value, which: &str, probed: &Value)
         disagreements.is_empty(),
         "{stage}: simulation and real Postfix disagree for {disagreements:?}"
     );
+}
+
+/// Distinct failure reasons of the simulated current configuration of smtp/inet.
+fn failure_reasons(simulated: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in simulated["services"].as_array().expect("services") {
+        if s["service"] != "smtp/inet" {
+            continue;
+        }
+        for c in s["clients"].as_array().expect("clients") {
+            if let Some(e) = c["before"]["error"].as_str() {
+                if !out.iter().any(|x| x == e) {
+                    out.push(e.to_string());
+                }
+            }
+        }
+    }
+    assert!(
+        !out.is_empty(),
+        "some client fails on the over-hardened server"
+    );
+    out
 }
 
 fn ok_of(probe: &Value, id: &str) -> bool {
@@ -406,7 +464,20 @@ fn real_postfix_lockout_fix_and_rollback() {
     assert_eq!(code, 0, "{sim1:#}");
     assert_eq!(sim1["services"][0]["level_before"], "encrypt", "{sim1:#}");
     assert_eq!(sim1["services"][0]["level_after"], "may", "{sim1:#}");
-    assert_agreement("over-hardened", &sim1, "before", &probe1);
+    assert_agreement("over-hardened", "smtp/inet", &sim1, "before", &probe1);
+    let wrapper = pf.wrapper_scope();
+    let wprobe1 = pf.probe_wrapper();
+    assert_agreement("over-hardened", &wrapper, &sim1, "before", &wprobe1);
+    // The reason the simulation gives is the one Postfix logs for the failed handshakes.
+    let log = pf.log();
+    assert!(log.contains("SSL_accept error from"), "{log}");
+    for reason in failure_reasons(&sim1) {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("TLS library problem") && l.contains(&reason)),
+            "Postfix does not log \"{reason}\":\n{log}"
+        );
+    }
 
     // 2. Apply the primary fix and reload the real instance.
     let reload = pf.reload_command();
@@ -433,13 +504,24 @@ fn real_postfix_lockout_fix_and_rollback() {
     }
     // The prediction made before applying, and a fresh simulation of the new files.
     assert_agreement(
-        "after apply (predicted before applying)",
+        "after apply (predicted)",
+        "smtp/inet",
         &sim1,
         "after",
         &probe2,
     );
     let (_, sim2) = pf.pftls(&["simulate"]);
-    assert_agreement("after apply (current files)", &sim2, "before", &probe2);
+    assert_agreement("after apply", "smtp/inet", &sim2, "before", &probe2);
+    let wprobe2 = pf.probe_wrapper();
+    assert_agreement(
+        "after apply (predicted)",
+        &wrapper,
+        &sim1,
+        "after",
+        &wprobe2,
+    );
+    assert_agreement("after apply", &wrapper, &sim2, "before", &wprobe2);
+    assert_eq!(wprobe2["modern_tls12_plus"], true, "{wprobe2:#}");
 
     // 3. Mail over STARTTLS is accepted and leaves the queue.
     let swaks = run(&[
@@ -499,7 +581,9 @@ fn real_postfix_lockout_fix_and_rollback() {
         assert_eq!(key(a), key(b), "rollback restores {}", a["client"]);
     }
     let (_, sim3) = pf.pftls(&["simulate"]);
-    assert_agreement("after rollback", &sim3, "before", &probe3);
+    assert_agreement("after rollback", "smtp/inet", &sim3, "before", &probe3);
+    let wprobe3 = pf.probe_wrapper();
+    assert_agreement("after rollback", &wrapper, &sim3, "before", &wprobe3);
 
     if let Ok(dest) = std::env::var("PFTLS_E2E_KEEP_LOG") {
         std::fs::copy(pf.root.join("maillog"), &dest).expect("copy mail log");

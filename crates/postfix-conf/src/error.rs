@@ -46,6 +46,10 @@ pub enum EditError {
     /// master.cf has no entry `name/type` with this key.
     #[error("no such service: {0}")]
     NoSuchService(String),
+    /// The entry's existing syntax (e.g. an unclosed `{` that swallows the rest of the line)
+    /// would make the written text mean something else; nothing changed.
+    #[error("edit would not take effect as intended: {0}")]
+    NotApplied(String),
     /// The edited document did not parse back (an internal invariant broke; nothing changed).
     #[error("edit produced an unreadable document: {0}")]
     Reparse(ParseError),

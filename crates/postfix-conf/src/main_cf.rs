@@ -296,6 +296,8 @@ impl MainCf {
 
     /// Sets `name = value`; see the crate docs for the exact layout rules.
     /// Returns Ok(false) when the value was already exactly that with no duplicates.
+    /// (A validated `name = value` start line always reads back as exactly that value; the
+    /// fuzz target and the property tests check it.)
     pub fn set(&mut self, name: &str, value: &str) -> Result<bool, EditError> {
         check_name(name)?;
         check_main_value(name, value)?;

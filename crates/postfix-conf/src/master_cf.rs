@@ -557,12 +557,7 @@ impl MasterCf {
         };
         let mut splices;
         if let Some((last, earlier)) = matches.split_last() {
-            let current = rec
-                .service
-                .overrides
-                .iter()
-                .filter(|o| o.name == name)
-                .next_back();
+            let current = rec.service.overrides.iter().rfind(|o| o.name == name);
             if earlier.is_empty() && current.is_some_and(|o| o.value == value) {
                 return Ok(false);
             }
@@ -588,7 +583,17 @@ impl MasterCf {
         } else {
             splices = vec![self.insertion(rec, &nv)];
         }
+        let saved = self.clone();
         self.commit(splices)?;
+        // Safety net: odd existing syntax (unclosed braces, NUL bytes) could swallow the text.
+        let got = self
+            .service(key)
+            .and_then(|s| s.get_override(name))
+            .map(|o| o.value);
+        if got.as_deref() != Some(value) {
+            *self = saved;
+            return Err(EditError::NotApplied(format!("{key}: -o {name}")));
+        }
         Ok(true)
     }
 
@@ -645,7 +650,16 @@ impl MasterCf {
             return Ok(false);
         }
         let splices = self.removal(rec, &matches);
+        let saved = self.clone();
         self.commit(splices)?;
+        if self
+            .service(key)
+            .and_then(|s| s.get_override(name))
+            .is_some()
+        {
+            *self = saved;
+            return Err(EditError::NotApplied(format!("{key}: remove -o {name}")));
+        }
         Ok(true)
     }
 }

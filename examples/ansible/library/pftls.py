@@ -133,8 +133,20 @@ parameters:
   type: list
   elements: dict
 findings:
-  description: Findings pftls reported (C(id), C(severity), C(message), C(location), C(fix)).
+  description:
+    - Findings pftls reported for the resulting configuration (C(id), C(severity),
+      C(message), C(location), C(fix)).
   returned: always
+  type: list
+  elements: dict
+findings_fixed:
+  description: Findings of the current configuration that the change fixes.
+  returned: when state=applied
+  type: list
+  elements: dict
+findings_introduced:
+  description: Findings that the change introduces (each is also an Ansible warning).
+  returned: when state=applied
   type: list
   elements: dict
 warnings_pftls:
@@ -404,6 +416,14 @@ def main():
     )
     if params["state"] == "applied":
         ret["parameters"] = result.get("parameters") or []
+        ret["findings_fixed"] = result.get("findings_fixed") or []
+        ret["findings_introduced"] = result.get("findings_introduced") or []
+        for finding in ret["findings_introduced"]:
+            if isinstance(finding, dict):
+                module.warn(
+                    "pftls: the change introduces %s (%s): %s"
+                    % (finding.get("id"), finding.get("severity"), finding.get("message"))
+                )
     else:
         ret["rolled_back_to"] = result.get("to")
     backup = result.get("backup")
