@@ -185,7 +185,8 @@ pub struct ApplyArgs {
 /// back automatically (with reload) when accepted mail drops or TLS failures rise.
 #[derive(Debug, Args)]
 pub struct GuardArgs {
-    /// How long to watch, e.g. 90s, 10m, 1h.
+    /// How long to watch, e.g. 90s, 10m, 1h (1s..24h). The before-window of the same length is
+    /// read from FILE (and FILE.1 after a recent rotation).
     #[arg(long, value_name = "DURATION", requires = "log")]
     pub guard: Option<String>,
     /// The mail log to follow (survives rotation).
@@ -211,14 +212,16 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Only roll back when accepted mail dropped by more than PCT percent after the change
-    /// (needs --log; the change is --around ID, default the snapshot being restored).
+    /// (needs --log; the change is --around ID, default the snapshot being restored). Compares
+    /// the time since the change (at most 1 h) with an equal window before it; only the drop
+    /// rule applies; a change less than a second old is kept.
     #[arg(long, value_name = "PCT", requires = "log")]
     pub if_drop: Option<f64>,
     /// The mail log to read for --if-drop.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
-    /// The change to judge: a snapshot id or an RFC 3339 time.
-    #[arg(long, value_name = "ID|TIME")]
+    /// The change to judge: a snapshot id or a time (RFC 3339, YYYY-MM-DD HH:MM, or -2h).
+    #[arg(long, value_name = "ID|TIME", allow_hyphen_values = true)]
     pub around: Option<String>,
     /// Reload, retention and locking.
     #[command(flatten)]

@@ -181,7 +181,7 @@ fn guard_keeps_a_change_when_traffic_continues() {
         e["after"]["messages_accepted"].as_u64().unwrap(),
     );
     // 20 sessions a second, 4 s each side (a loaded machine may write somewhat fewer).
-    assert!((40..=90).contains(&b), "before {b}: {g}");
+    assert!((20..=90).contains(&b), "before {b}: {g}");
     assert!(a * 2 > b, "after {a} vs before {b}: {g}");
     assert_ne!(s.main_cf(), main_before, "the change stays");
     assert_eq!(s.snapshots().len(), 1, "no rollback snapshot");

@@ -587,5 +587,7 @@ fn real_postfix_lockout_fix_and_rollback() {
 
     if let Ok(dest) = std::env::var("PFTLS_E2E_KEEP_LOG") {
         std::fs::copy(pf.root.join("maillog"), &dest).expect("copy mail log");
+        // Postfix writes it 0600; the copy is a repository fixture.
+        set_mode(Path::new(&dest), 0o644);
     }
 }

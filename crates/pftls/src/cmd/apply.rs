@@ -157,6 +157,8 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         e.exit = crate::error::EXIT_USAGE;
         return Err(e);
     }
+    // A bad --guard/--log must fail before anything is written.
+    crate::guard::preflight(&args.guard)?;
     if args.dry_run {
         // Exactly what the real run would do, with no lock, no snapshot and no write.
         let mut planned = match &args.plan {

@@ -24,7 +24,7 @@ use postfix_conf::{MainCf, MasterCf};
 use serde::Serialize;
 use tempfile::NamedTempFile;
 
-use crate::cli::{Format, PolicyArgs};
+use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::output::{bold, print_json};
@@ -32,9 +32,10 @@ use crate::output::{bold, print_json};
 /// `simulate` options.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Policies whose planned result is simulated next to the current configuration.
-    #[command(flatten)]
-    pub policy: PolicyArgs,
+    /// Policies whose planned result is simulated next to the current configuration: a
+    /// built-in name, a name in a --policy-dir, or a YAML file (repeatable; merged in order).
+    #[arg(short = 'p', long = "policy", value_name = "POLICY")]
+    pub policies: Vec<String>,
     /// Only these client profiles (repeatable; see the ids in the output).
     #[arg(long = "client", value_name = "ID")]
     pub clients: Vec<String>,
@@ -930,10 +931,10 @@ pub fn run(ctx: &Ctx, args: &SimulateArgs) -> CliResult<i32> {
     let main_name = files.main_path.display().to_string();
     let master_name = files.master_path.display().to_string();
     let before = Docs::parse(&files.main, &files.master, &main_name, &master_name)?;
-    let plan = if args.policy.policies.is_empty() {
+    let plan = if args.policies.is_empty() {
         None
     } else {
-        let policies = crate::cmd::apply::load_policies(ctx, &args.policy.policies)?;
+        let policies = crate::cmd::apply::load_policies(ctx, &args.policies)?;
         let plan = make_plan(&files.main, &files.master, &policies, &env)
             .map_err(|e| crate::cmd::apply::plan_error(e, &files))?;
         Some(plan)
