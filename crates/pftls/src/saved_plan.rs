@@ -173,6 +173,7 @@ impl SavedPlan {
             findings: Vec::new(),
             fixed: Vec::new(),
             introduced: Vec::new(),
+            impact: None,
         })
     }
 }

@@ -515,3 +515,39 @@ fn unwritable_backup_dir_fails_cleanly() {
     );
     assert_eq!(orig, (s.main_cf(), s.master_cf()));
 }
+
+#[test]
+fn plan_reports_handshake_impact_and_findings() {
+    let s = Sandbox::new(OVER);
+    let (code, v) = s.json(&["plan", "-p", "inbound-opportunistic"]);
+    assert_eq!(code, 0, "{v}");
+    let rows = v["impact"].as_array().expect("impact array");
+    let row = |client: &str| {
+        rows.iter()
+            .find(|r| r["client"] == client && r["service"] == "smtp/inet")
+            .unwrap_or_else(|| panic!("no impact row for {client}: {rows:?}"))
+            .clone()
+    };
+    // A CentOS 6-era sender: refused by TLS 1.3-only today, TLS 1.2 after the fix.
+    let r = row("openssl_101l");
+    assert_eq!(r["before"]["ok"], false);
+    assert_eq!(r["after"]["ok"], true);
+    assert_eq!(r["after"]["protocol"], "TLSv1.2");
+    // A modern sender keeps TLS 1.3.
+    assert_eq!(row("openssl_350")["after"]["protocol"], "TLSv1.3");
+    let fixed: Vec<&str> = v["findings_fixed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(fixed.contains(&"PFTLS-E001"), "{fixed:?}");
+    assert!(v["findings_introduced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["severity"] != "error"));
+    // --no-impact skips the simulation.
+    let (_, q) = s.json(&["plan", "-p", "inbound-opportunistic", "--no-impact"]);
+    assert!(q.get("impact").is_none(), "{q}");
+}

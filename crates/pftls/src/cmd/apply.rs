@@ -31,6 +31,8 @@ pub struct Planned {
     pub fixed: Vec<pftls_doctor::Finding>,
     /// Findings the plan introduces.
     pub introduced: Vec<pftls_doctor::Finding>,
+    /// Handshake impact per inbound service and client profile, before and after.
+    pub impact: Option<crate::cmd::simulate::Impact>,
 }
 
 /// Runs doctor on the current and the planned documents (handshake checks only when
@@ -60,6 +62,11 @@ pub fn annotate(ctx: &Ctx, planned: &mut Planned, simulate: bool) -> CliResult<(
     let before = run(&planned.plan.main_before, &planned.plan.master_before)?;
     let after = run(&planned.plan.main_after, &planned.plan.master_after)?;
     let (fixed, introduced) = pftls_doctor::diff_findings(&before, &after);
+    if simulate {
+        let imp = crate::cmd::simulate::impact(&planned.plan, &env, &baseline, &profiles)?;
+        planned.notes.extend(imp.notes.iter().cloned());
+        planned.impact = Some(imp);
+    }
     planned.findings = after;
     planned.fixed = fixed;
     planned.introduced = introduced;
@@ -136,6 +143,7 @@ pub fn plan_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Planned> {
         findings: Vec::new(),
         fixed: Vec::new(),
         introduced: Vec::new(),
+        impact: None,
     })
 }
 
@@ -337,6 +345,9 @@ pub fn report_json(
             v["reload"] = serde_json::to_value(r).unwrap_or_default();
         }
     }
+    if let Some(i) = &planned.impact {
+        v["impact"] = i.to_json();
+    }
     if let Some(p) = saved_to {
         v["plan_file"] = serde_json::json!(p.display().to_string());
     }
@@ -414,6 +425,9 @@ pub fn report(
                         r.why
                     );
                 }
+            }
+            if let Some(i) = &planned.impact {
+                print!("{}", i.render_text(ctx.color));
             }
             if !planned.fixed.is_empty() || !planned.introduced.is_empty() {
                 println!("\n{}", bold("Findings:", ctx.color));

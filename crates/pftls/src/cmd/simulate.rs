@@ -5,9 +5,7 @@
 //! The server side is modelled exactly as smtpd configures OpenSSL (`pftls_tls`'s
 //! `postfix_server_tls`), and the handshakes run in memory against the system libssl.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::Args;
 use openssl::nid::Nid;
@@ -22,7 +20,6 @@ use pftls_tls::{
 };
 use postfix_conf::{MainCf, MasterCf};
 use serde::Serialize;
-use tempfile::NamedTempFile;
 
 use crate::cli::Format;
 use crate::context::Ctx;
@@ -128,8 +125,6 @@ pub struct ServerSide {
     pub notes: Vec<String>,
     /// The certificate as the output names it: its path, or `stand-in RSA-2048`.
     pub cert_label: Option<String>,
-    /// Keeps the stand-in certificate file alive while the server is simulated.
-    _stand_in_file: Option<Arc<NamedTempFile>>,
 }
 
 impl ServerSide {
@@ -237,18 +232,15 @@ pub fn server_side(
             server: None,
             notes: Vec::new(),
             cert_label: None,
-            _stand_in_file: None,
         },
         Ok(model) => {
             let mut notes = model.warnings.clone();
             let mut cert_label = None;
-            let mut stand_in_file = None;
             let server = model.server.clone().map(|mut s| {
                 let choice = usable_cert(&s.cert);
                 s.cert = choice.spec;
                 cert_label = Some(choice.label);
                 notes.extend(choice.note);
-                stand_in_file = choice.file;
                 s
             });
             ServerSide {
@@ -256,7 +248,6 @@ pub fn server_side(
                 server,
                 notes,
                 cert_label,
-                _stand_in_file: stand_in_file,
             }
         }
     }
@@ -271,8 +262,6 @@ pub struct CertChoice {
     pub label: String,
     /// Why a stand-in is used, when one is.
     pub note: Option<String>,
-    /// The stand-in's temporary file, deleted when the last user drops it.
-    pub file: Option<Arc<NamedTempFile>>,
 }
 
 /// The configured certificate when its files load; otherwise a stand-in key of the same
@@ -288,7 +277,6 @@ pub fn usable_cert(spec: &CertSpec) -> CertChoice {
                 spec: spec.clone(),
                 label: cert.display().to_string(),
                 note: None,
-                file: None,
             }
         }
         // The I/O error names the path already in the note; keep only the reason.
@@ -323,94 +311,16 @@ fn spec_key(spec: &CertSpec) -> KeySpec {
     }
 }
 
-/// A stand-in for key `k`: the built-in RSA-2048 pair (written to a temporary file, because
-/// generating an RSA key costs 0.1 to 1 s of CPU, more than the whole matrix), or a key the
-/// simulator generates (EC keys are generated in microseconds; other RSA sizes are rare).
+/// A stand-in for key `k`: a key of that type and size from the tls crate (RSA-2048 is a
+/// built-in pair there, because generating an RSA key costs 0.1 to 1 s of CPU, more than the
+/// whole matrix; EC keys are generated in microseconds).
 fn stand_in(k: KeySpec, note: Option<String>) -> CertChoice {
-    let label = format!("stand-in {}", key_label(&k));
-    let file = (k == KeySpec::Rsa(2048))
-        .then(stand_in_rsa2048_file)
-        .flatten();
-    let spec = match &file {
-        Some(f) => CertSpec::Files {
-            cert: f.path().to_path_buf(),
-            key: f.path().to_path_buf(),
-        },
-        None => CertSpec::Generated(k),
-    };
     CertChoice {
-        spec,
-        label,
+        label: format!("stand-in {}", key_label(&k)),
+        spec: CertSpec::Generated(k),
         note,
-        file,
     }
 }
-
-fn stand_in_rsa2048_file() -> Option<Arc<NamedTempFile>> {
-    let mut f = tempfile::Builder::new()
-        .prefix("pftls-stand-in-")
-        .suffix(".pem")
-        .tempfile()
-        .ok()?;
-    f.write_all(STAND_IN_RSA2048.as_bytes()).ok()?;
-    f.flush().ok()?;
-    Some(Arc::new(f))
-}
-
-/// A fixed RSA-2048 key and self-signed certificate (CN "pftls stand-in (not secret,
-/// simulation only)", valid until 2126), made with `openssl req -x509 -newkey rsa:2048`. It is
-/// public on purpose: it only ever serves in-memory handshakes in place of a certificate
-/// whose key pftls cannot read. Never configure it on a server.
-const STAND_IN_RSA2048: &str = "\
------BEGIN PRIVATE KEY-----
-MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQC+58zpjc9wbZfD
-eeyA7lwyrNa2Zf9HKgE4bVenShRniPb/nol3a8MDuzcC57G4ulBg5oLC5gib4jqz
-3me9SSj998MhCZcb0D4S9FBhSstcO3aBaLfFCptEiBRND3Lyxy4JUkMsIPpn8aSQ
-Wb+7DoBD5nXE1xrMRPrnRau0RFE8y1/IfcYV3W8TXboFcOFt3t+Wq+su/B71QuCX
-NoV61OdyQOKeBfmDuXs9hIc3G1ynHN9Ne2KM58g3u5fXXO/L2+VMHclCCGhiSxej
-/T8zy7lLGD9FC+RNbiHMBZ+6vGcvtu53qMg+5kJHcrJ8UjsiwddT6KbmUGyzRxVm
-3rv1S80vAgMBAAECggEAUzSMpy7bvtDFWLmHTxqUrLGQU6dZABdauNFPZuZuxkF4
-Bil/GMGrGbE7ZNS/LRhneBR/4ZqJHggYNdU1udZtO2QFdBzN851rsK8zaXRD9ksk
-d3rAvezFh7UXxA57tz0A36cvB8jH2w4C/7deTZUganfD1Ks8TtOx16MSF1u/XJM2
-ul4ZtAKaKleaI/GpmOysvbvI/sXyd4DetjQdPXBomQw0M4JgWTGsC/dLMHtGzvDA
-A+XyEjbEdODmxkYuMe+/rpDUeb4k5H4APqFCvTAg+xv479YdGiP73/mG0jutps7T
-OgZL9FM85AgtlnwzvpR3Ax8Apvd8jAsoY7VBlBoC4QKBgQDkKzvp/OLSXCb9P0sH
-Luv2asv/FJQcvcS/tMBt2vfk+1wd1OXry95scK8hBM+3GPZfBEU2UmWwujRqzdWl
-vu4UfOuP8nEwChIk8Vrn+67c4/W4YrAHQ5l6FD9XsmGJXqOh+AugCUokss99n/PJ
-27CGXbS++yc0xtAYpFwC3tr1HQKBgQDWMPwh12hmLi6PNq4+0N7/4NZcpaeO8r1Y
-yDG7jKtN4NtmnK9PChyddzs4BklJeW72QqI0ePM+f2FJSztSAgyYgVOuDJCZpuLC
-eYxsq8XV0DyNlvnqKC9xg5npJEJYuMPpAk6OwDXl8vKP90aVLHcvjcqeVpB4Bsfl
-N4s+XP71uwKBgGFWKEsbvM+szF1BAQrhc3w99ySsbLsOIb7+pxC2VwZyTMvVJPjA
-kfSE5dEaMlqT5ZaHRdd0szj/VpkxkjEREJPg7sUL0kmCIldsNzG75s8I2Kx+PUX8
-Cp9Pv+3zhTSLERdpr9vn2p9pQKcA84lrlRTdKNxIXGNhZSj+BNqco5/pAoGANQcB
-lNtAdHOggUI3V0PcwZqHV36HgiNkbzN45IbJ7kjp6HiIClhlhzJ6jb84q6ENsJgE
-klsTVXixvDSM5hutxJ/X+LIRpoijgSQYeNr56ppYM3GaQ7dZL5A2LXsVleOAVRKG
-Il9BuMEx/iRo7AuLIlHHRPYHZD/Bg2UB6xmY4XsCgYAWNDahp546RR8rrv/oxtiw
-zCOsL5AIa5zJ/3di5meQvELbGfF2/yA6avQrmh40VAIF0sM2YNahOUFPTZBoBUwS
-ehghSr4eXZeJDWAwBQZbTLcjlc1PNIdhIuS+xr/Q/zaYmO14MvK3ut1qMGo66W6+
-c6+xI5kzlnMRCE4IZhcH8w==
------END PRIVATE KEY-----
------BEGIN CERTIFICATE-----
-MIIDUTCCAjmgAwIBAgIUfEuBdKMjX+0b5jf+AKLwCb6IltUwDQYJKoZIhvcNAQEL
-BQAwNzE1MDMGA1UEAwwscGZ0bHMgc3RhbmQtaW4gKG5vdCBzZWNyZXQsIHNpbXVs
-YXRpb24gb25seSkwIBcNMjYxMTMwMDMyOTUyWhgPMjEyNjExMDYwMzI5NTJaMDcx
-NTAzBgNVBAMMLHBmdGxzIHN0YW5kLWluIChub3Qgc2VjcmV0LCBzaW11bGF0aW9u
-IG9ubHkpMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvufM6Y3PcG2X
-w3nsgO5cMqzWtmX/RyoBOG1Xp0oUZ4j2/56Jd2vDA7s3AuexuLpQYOaCwuYIm+I6
-s95nvUko/ffDIQmXG9A+EvRQYUrLXDt2gWi3xQqbRIgUTQ9y8scuCVJDLCD6Z/Gk
-kFm/uw6AQ+Z1xNcazET650WrtERRPMtfyH3GFd1vE126BXDhbd7flqvrLvwe9ULg
-lzaFetTnckDingX5g7l7PYSHNxtcpxzfTXtijOfIN7uX11zvy9vlTB3JQghoYksX
-o/0/M8u5Sxg/RQvkTW4hzAWfurxnL7bud6jIPuZCR3KyfFI7IsHXU+im5lBss0cV
-Zt679UvNLwIDAQABo1MwUTAdBgNVHQ4EFgQU0P3IYWr4kPNJEf07sInj5HOzEeUw
-HwYDVR0jBBgwFoAU0P3IYWr4kPNJEf07sInj5HOzEeUwDwYDVR0TAQH/BAUwAwEB
-/zANBgkqhkiG9w0BAQsFAAOCAQEAoFJIx1G6XPRWgshf2Rtw2sJ0VLtLx8KSIJyT
-HHPchaK4sqimFdinNomn+1f0Vl/BOvecPZz+hRQbj5FojF21z2zxD4ALz73lIYFN
-6C3pJaBKOV+ddl+L3pkIQEhszgHjOk+qoDXvejvwd6BoKQiJW2hKbDtVB6ACqNxG
-GrpbvG6IAdZ73kuUgLRiYqluROjY6j+3bsA/AJuIqHlzvbrBD012CFzuxZhS9vpy
-ZG5jgL9UwqiYBTk3H54aXFdBJtu8p8QW3nXAUESDE/u2UiO/14oRLuDr5sqBXqPV
-oSfV66Fnlo1Q4Y5wqsW1CmQa7TF5cSBAfYYP+RJmBgpWwwLU9A==
------END CERTIFICATE-----
-";
 
 /// The key type and size of the first certificate in a PEM file (None when unreadable or of
 /// a type that cannot be generated, such as Ed25519).
