@@ -1,5 +1,5 @@
 # Ansible examples (examples/ansible): playbooks and the pftls module, run with real
-# ansible-core (pinned in tests/ansible/requirements.txt, virtualenv target/ansible-venv,
+# ansible-core (pinned in tests/ansible/requirements.txt, virtualenv ~/.cache/pftls/ansible-venv,
 # reused when present) over a 20-host local fleet. With CI=true a failure to install
 # ansible-core is a test failure.
 ANSIBLE_PFTLS := $(or $(CARGO_TARGET_DIR),target)/debug/pftls

@@ -15,7 +15,8 @@
 PKG_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 PKG_ASSETS := $(PKG_TARGET_DIR)/release/pftls-assets
 PKG_OUT ?= $(PKG_TARGET_DIR)/packages
-PKG_TOOLS ?= target/tools
+# Outside the work tree, so that a fresh clone (CI) on the same machine reuses the packagers.
+PKG_TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pftls/tools
 CARGO_DEB_VERSION ?= 3.8.0
 CARGO_GENERATE_RPM_VERSION ?= 0.21.1
 # The tools dir first on PATH, so that `cargo deb` / `cargo generate-rpm` find the subcommands.

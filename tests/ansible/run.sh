@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ansible tests of examples/ansible: real ansible-core (pinned, in a virtualenv under
-# target/ansible-venv, reused when present) over a 20-host local fleet. See test_fleet.py.
+# ~/.cache/pftls/ansible-venv, reused when present) over a 20-host local fleet. See test_fleet.py.
 #   tests/ansible/run.sh [PFTLS_BINARY]     (default target/debug/pftls)
 # Outside CI a failure to make the virtualenv (no network, no python3-venv) skips the test
 # loudly; with CI=true it fails.

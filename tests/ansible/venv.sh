@@ -2,7 +2,8 @@
 # ansible-lint (requirements.txt), or reuses it when it already has exactly those pins.
 # Sets VENV. Returns non-zero when it cannot; the caller decides whether that fails or skips.
 
-VENV=${PFTLS_ANSIBLE_VENV:-$ROOT/target/ansible-venv}
+# Outside the work tree by default, so that a fresh clone (CI) on the same machine reuses it.
+VENV=${PFTLS_ANSIBLE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/pftls/ansible-venv}
 
 ensure_venv() {
   local req="$ROOT/tests/ansible/requirements.txt"
