@@ -551,3 +551,53 @@ fn plan_reports_handshake_impact_and_findings() {
     let (_, q) = s.json(&["plan", "-p", "inbound-opportunistic", "--no-impact"]);
     assert!(q.get("impact").is_none(), "{q}");
 }
+
+#[test]
+fn keep_and_prune_remove_the_oldest_snapshots() {
+    let s = Sandbox::new(OVER);
+    let dir = s.tmp.path().join("p");
+    std::fs::create_dir(&dir).unwrap();
+    for lvl in 1..=4 {
+        std::fs::write(
+            dir.join(format!("l{lvl}.yaml")),
+            format!("name: l{lvl}\ndescription: t\nmain:\n  smtpd_tls_loglevel: {lvl}\n"),
+        )
+        .unwrap();
+    }
+    for lvl in 1..=3 {
+        let (code, v) = s.json(&[
+            "--policy-dir",
+            dir.to_str().unwrap(),
+            "apply",
+            "-p",
+            &format!("l{lvl}"),
+        ]);
+        assert_eq!(code, 0, "{v}");
+    }
+    let three = s.snapshots();
+    assert_eq!(three.len(), 3);
+    let (code, v) = s.json(&[
+        "--policy-dir",
+        dir.to_str().unwrap(),
+        "apply",
+        "-p",
+        "l4",
+        "--keep",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let kept = s.snapshots();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(
+        !kept.contains(&three[0]) && !kept.contains(&three[1]),
+        "the oldest must go: {kept:?}"
+    );
+    let (code, p) = s.json(&["backups", "prune", "--keep", "1"]);
+    assert_eq!(code, 0);
+    assert_eq!(p["removed"].as_array().unwrap().len(), 1);
+    assert_eq!(s.snapshots().len(), 1);
+    // The newest snapshot (taken by the l4 apply) is the one rollback uses.
+    let (code, r) = s.json(&["rollback"]);
+    assert_eq!(code, 0, "{r}");
+    assert!(postconf(&s.conf, "-n").contains(&"smtpd_tls_loglevel = 3".to_string()));
+}
