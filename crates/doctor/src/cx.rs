@@ -54,54 +54,18 @@ impl<'a> Cx<'a> {
 
     /// master.cf services, last definition of each key only, in file order.
     pub fn services(&self) -> Vec<Service> {
-        let all = self.view.master.services();
-        let mut out: Vec<Service> = Vec::new();
-        for (i, s) in all.iter().enumerate() {
-            let later = all[i + 1..].iter().any(|t| t.key() == s.key());
-            if !later {
-                out.push(s.clone());
-            }
-        }
-        out
+        self.view.effective_services()
     }
 
-    /// The scopes whose smtpd talks TLS to senders on port 25: `smtp/inet` (any service
-    /// listening on port 25) when it runs smtpd; the `pass` services running smtpd when it
-    /// runs postscreen; `main` when master.cf defines no service at all (an in-memory
-    /// document or a missing file: Postfix's stock master.cf runs smtpd on port 25).
+    /// The scopes whose smtpd talks TLS to senders on port 25 (see
+    /// [`pftls_policy::inbound_tls_services`]); `main` when master.cf defines no service at all
+    /// (Postfix's stock master.cf runs smtpd on port 25).
     pub fn port25_scopes(&self) -> Vec<Port25> {
-        let services = self.services();
-        if services.is_empty() {
-            return vec![Port25 {
-                scope: "main".into(),
-                listener: "smtp/inet".into(),
-            }];
-        }
-        let mut out = Vec::new();
-        for s in services
-            .iter()
-            .filter(|s| s.kind == "inet" && is_port(&s.name, &["smtp", "25"]))
-        {
-            match s.command.as_str() {
-                "smtpd" => out.push(Port25 {
-                    scope: s.key(),
-                    listener: s.key(),
-                }),
-                "postscreen" => {
-                    for p in services
-                        .iter()
-                        .filter(|p| p.kind == "pass" && p.command == "smtpd")
-                    {
-                        out.push(Port25 {
-                            scope: p.key(),
-                            listener: s.key(),
-                        });
-                    }
-                }
-                _ => {}
-            }
-        }
-        out
+        self.view
+            .inbound_tls_services()
+            .into_iter()
+            .filter(|s| s.scope == "main" || s.listens_on(&["smtp", "25"]))
+            .collect()
     }
 
     /// Every smtpd service that takes mail from the network (inet and pass), or `main` when
@@ -120,24 +84,7 @@ impl<'a> Cx<'a> {
 }
 
 /// A port-25 smtpd scope and the listener in front of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Port25 {
-    /// The scope whose parameters smtpd uses (`smtp/inet`, `smtpd/pass`, `main`).
-    pub scope: String,
-    /// The master.cf service that listens on port 25 (`smtp/inet`).
-    pub listener: String,
-}
-
-impl Port25 {
-    /// How to name it in messages: `smtp/inet`, or `smtpd/pass behind postscreen smtp/inet`.
-    pub fn describe(&self) -> String {
-        if self.scope == self.listener || self.scope == "main" {
-            self.listener.clone()
-        } else {
-            format!("{} (behind postscreen on {})", self.scope, self.listener)
-        }
-    }
-}
+pub(crate) type Port25 = pftls_policy::InboundService;
 
 /// `main.cf:LINE` / `master.cf:LINE`; None for defaults and unset parameters.
 pub(crate) fn location(source: &Source) -> Option<String> {
@@ -147,16 +94,7 @@ pub(crate) fn location(source: &Source) -> Option<String> {
     }
 }
 
-/// The port part of a master.cf service name (`smtp`, `127.0.0.1:submission`, `[::1]:25`).
-pub(crate) fn port_of(name: &str) -> &str {
-    name.rsplit_once(':').map_or(name, |(_, p)| p)
-}
-
-/// True when the service listens on one of `ports` (names or numbers).
-pub(crate) fn is_port(name: &str, ports: &[&str]) -> bool {
-    let p = port_of(name);
-    ports.iter().any(|q| p.eq_ignore_ascii_case(q))
-}
+pub(crate) use pftls_policy::effective::is_port;
 
 /// A Postfix boolean, as `yes`/`true`/`1`.
 pub(crate) fn is_yes(v: &str) -> bool {
@@ -256,7 +194,7 @@ mod tests {
         assert!(is_port("127.0.0.1:25", &["smtp", "25"]));
         assert!(is_port("[::1]:smtp", &["smtp", "25"]));
         assert!(!is_port("submission", &["smtp", "25"]));
-        assert_eq!(port_of("[::1]:465"), "465");
+        assert_eq!(pftls_policy::effective::port_of("[::1]:465"), "465");
     }
 
     #[test]

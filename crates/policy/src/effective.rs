@@ -208,12 +208,102 @@ impl<'a> ConfigView<'a> {
             .collect()
     }
 
-    /// master.cf services that run smtpd (or postscreen/tlsproxy) and so take inbound TLS.
-    pub fn inbound_services(&self) -> Vec<postfix_conf::Service> {
-        self.master
-            .services()
-            .into_iter()
-            .filter(|s| matches!(s.command.as_str(), "smtpd" | "postscreen" | "tlsproxy"))
-            .collect()
+    /// The master.cf services Postfix uses: the last entry of each `name/type`, in file order.
+    pub fn effective_services(&self) -> Vec<postfix_conf::Service> {
+        effective_services(self.master)
     }
+
+    /// The services that talk TLS to senders (see [`inbound_tls_services`]).
+    pub fn inbound_tls_services(&self) -> Vec<InboundService> {
+        inbound_tls_services(self.master)
+    }
+}
+
+/// An inbound smtpd that talks TLS to senders.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InboundService {
+    /// The scope whose parameters smtpd uses (`smtp/inet`, `smtpd/pass`, or `main` when
+    /// master.cf defines no service).
+    pub scope: String,
+    /// The master.cf service that accepts the connection (the postscreen listener for a
+    /// `pass` service, else the scope itself).
+    pub listener: String,
+}
+
+impl InboundService {
+    /// `smtp/inet`, or `smtpd/pass (behind postscreen smtp/inet)`.
+    pub fn describe(&self) -> String {
+        if self.scope == self.listener || self.scope == "main" {
+            self.listener.clone()
+        } else {
+            format!("{} (behind postscreen {})", self.scope, self.listener)
+        }
+    }
+
+    /// True when the listener's port is one of `ports` (names or numbers, e.g. `smtp`, `25`).
+    pub fn listens_on(&self, ports: &[&str]) -> bool {
+        let name = self
+            .listener
+            .rsplit_once('/')
+            .map_or(self.listener.as_str(), |(n, _)| n);
+        is_port(name, ports)
+    }
+}
+
+/// The port part of a master.cf service name (`smtp`, `127.0.0.1:submission`, `[::1]:25`).
+pub fn port_of(name: &str) -> &str {
+    name.rsplit_once(':').map_or(name, |(_, p)| p)
+}
+
+/// True when the service name listens on one of `ports` (names or numbers).
+pub fn is_port(name: &str, ports: &[&str]) -> bool {
+    let p = port_of(name);
+    ports.iter().any(|q| p.eq_ignore_ascii_case(q))
+}
+
+/// The master.cf services Postfix uses: the last entry of each `name/type`, in file order.
+pub fn effective_services(master: &MasterCf) -> Vec<postfix_conf::Service> {
+    let all = master.services();
+    all.iter()
+        .enumerate()
+        .filter(|(i, s)| !all[i + 1..].iter().any(|t| t.key() == s.key()))
+        .map(|(_, s)| s.clone())
+        .collect()
+}
+
+/// The smtpd services that talk TLS to senders: every `inet` service running smtpd, and for a
+/// postscreen listener the smtpd `pass` services behind it. With no master.cf service at all
+/// (an in-memory document, a missing file) `main` stands for Postfix's stock `smtp/inet`.
+pub fn inbound_tls_services(master: &MasterCf) -> Vec<InboundService> {
+    let services = effective_services(master);
+    if services.is_empty() {
+        return vec![InboundService {
+            scope: "main".into(),
+            listener: "smtp/inet".into(),
+        }];
+    }
+    let mut out: Vec<InboundService> = Vec::new();
+    for s in services.iter().filter(|s| s.kind == "inet") {
+        match s.command.as_str() {
+            "smtpd" => out.push(InboundService {
+                scope: s.key(),
+                listener: s.key(),
+            }),
+            "postscreen" => {
+                for p in services
+                    .iter()
+                    .filter(|p| p.kind == "pass" && p.command == "smtpd")
+                {
+                    if !out.iter().any(|o| o.scope == p.key()) {
+                        out.push(InboundService {
+                            scope: p.key(),
+                            listener: s.key(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }

@@ -12,7 +12,7 @@ pub mod values;
 pub mod version;
 
 pub use catalogue::Catalogue;
-pub use effective::{ConfigView, Effective, Source};
+pub use effective::{inbound_tls_services, ConfigView, Effective, InboundService, Source};
 pub use plan::{make_plan, CryptoFacts, Environment, ParamChange, Plan, PlanError};
 pub use policy::{load_file, parse_policy, Policy, PolicyError, PolicyErrors, PolicySearch};
 pub use version::PostfixVersion;

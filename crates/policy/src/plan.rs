@@ -246,35 +246,29 @@ pub fn make_plan(
 
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
-    // main.cf first, in name order so that appended entries come out sorted (as modern postconf).
-    for ((scope, name), (value, policy)) in merged.iter().filter(|((s, _), _)| s == "main") {
-        let before = main.get(name).map(|e| e.value);
-        let changed = match value {
-            Some(v) => main.set(name, v).map_err(|e| PlanError::Edit {
-                scope: scope.clone(),
-                name: name.clone(),
-                message: e.to_string(),
-            })?,
-            None => main.remove(name),
-        };
-        if changed {
-            changes.push(ParamChange {
-                scope: scope.clone(),
-                name: name.clone(),
-                before,
-                after: value.clone(),
-                policy: policy.clone(),
-            });
-        }
-    }
-    for ((scope, name), (value, policy)) in merged.iter().filter(|((s, _), _)| s != "main") {
-        let before = master
-            .service(scope)
-            .and_then(|s| s.get_override(name))
-            .map(|o| o.value);
-        let result = match value {
-            Some(v) => master.set_override(scope, name, v),
-            None => master.remove_override(scope, name),
+    // main.cf first, in name order (BTreeMap), so appended entries come out sorted.
+    let ordered = merged
+        .iter()
+        .filter(|((s, _), _)| s == "main")
+        .chain(merged.iter().filter(|((s, _), _)| s != "main"));
+    for ((scope, name), (value, policy)) in ordered {
+        let (before, result) = if scope == "main" {
+            let before = main.get(name).map(|e| e.value);
+            let result = match value {
+                Some(v) => main.set(name, v),
+                None => Ok(main.remove(name)),
+            };
+            (before, result)
+        } else {
+            let before = master
+                .service(scope)
+                .and_then(|s| s.get_override(name))
+                .map(|o| o.value);
+            let result = match value {
+                Some(v) => master.set_override(scope, name, v),
+                None => master.remove_override(scope, name),
+            };
+            (before, result)
         };
         let changed = result.map_err(|e| PlanError::Edit {
             scope: scope.clone(),

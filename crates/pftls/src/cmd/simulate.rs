@@ -47,71 +47,7 @@ pub const MEANING_TLS: &str = "delivered over TLS";
 /// Meaning when smtpd cannot run with the configuration (Postfix exits fatally).
 pub const MEANING_CONFIG_ERROR: &str = "smtpd cannot start: mail refused (temporary error)";
 
-/// An inbound service that talks TLS to senders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InboundService {
-    /// The scope whose parameters smtpd uses (`smtp/inet`, `smtpd/pass`, or `main` when
-    /// master.cf defines no service).
-    pub scope: String,
-    /// The master.cf service that accepts the connection (the postscreen listener for a
-    /// `pass` service, else the scope itself).
-    pub listener: String,
-}
-
-impl InboundService {
-    /// `smtp/inet`, or `smtpd/pass (behind postscreen smtp/inet)`.
-    pub fn describe(&self) -> String {
-        if self.scope == self.listener || self.scope == "main" {
-            self.listener.clone()
-        } else {
-            format!("{} (behind postscreen {})", self.scope, self.listener)
-        }
-    }
-}
-
-/// master.cf services whose smtpd takes mail from the network: every `inet` service running
-/// smtpd (smtp, submission, submissions/smtps, content-filter return ports), and for a
-/// postscreen listener its `pass` services running smtpd. Last definition of a key wins.
-/// Without any master.cf service, Postfix's stock smtp/inet is assumed (main.cf values).
-pub fn inbound_tls_services(master: &MasterCf) -> Vec<InboundService> {
-    let all = master.services();
-    let services: Vec<&postfix_conf::Service> = all
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| !all[i + 1..].iter().any(|t| t.key() == s.key()))
-        .map(|(_, s)| s)
-        .collect();
-    if services.is_empty() {
-        return vec![InboundService {
-            scope: "main".into(),
-            listener: "smtp/inet".into(),
-        }];
-    }
-    let mut out: Vec<InboundService> = Vec::new();
-    for s in services.iter().filter(|s| s.kind == "inet") {
-        match s.command.as_str() {
-            "smtpd" => out.push(InboundService {
-                scope: s.key(),
-                listener: s.key(),
-            }),
-            "postscreen" => {
-                for p in services
-                    .iter()
-                    .filter(|p| p.kind == "pass" && p.command == "smtpd")
-                {
-                    if !out.iter().any(|o| o.scope == p.key()) {
-                        out.push(InboundService {
-                            scope: p.key(),
-                            listener: s.key(),
-                        });
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
+pub use pftls_policy::{inbound_tls_services, InboundService};
 
 /// The server side of one service in one configuration, ready to simulate.
 #[derive(Debug, Clone)]
