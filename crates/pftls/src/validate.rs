@@ -56,10 +56,18 @@ fn postconf_check(main: &[u8], master: &[u8]) -> Result<Vec<String>, String> {
     std::fs::write(dir.path().join("main.cf"), main).map_err(|e| e.to_string())?;
     std::fs::write(dir.path().join("master.cf"), master).map_err(|e| e.to_string())?;
     let mut warnings = Vec::new();
+    // Without myhostname in main.cf postconf resolves the machine's name, which can stall for
+    // seconds on a host with slow DNS; the value plays no part in the checks.
+    let has_hostname = postfix_conf::MainCf::parse(main)
+        .map(|m| m.get("myhostname").is_some())
+        .unwrap_or(true);
     for flag in ["-n", "-M"] {
-        let out = Command::new("postconf")
-            .arg("-c")
-            .arg(dir.path())
+        let mut cmd = Command::new("postconf");
+        cmd.arg("-c").arg(dir.path());
+        if !has_hostname {
+            cmd.args(["-o", "myhostname=localhost.localdomain"]);
+        }
+        let out = cmd
             .arg(flag)
             .output()
             .map_err(|e| format!("cannot run postconf: {e}"))?;

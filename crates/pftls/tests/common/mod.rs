@@ -109,12 +109,8 @@ pub fn require(tool: &str) {
 /// `postconf -c DIR FLAG` as sorted `name = value` lines (config_directory dropped).
 pub fn postconf(dir: &Path, flag: &str) -> Vec<String> {
     require("postconf");
-    let out = Command::new("postconf")
-        .arg("-c")
-        .arg(dir)
-        .arg(flag)
-        .output()
-        .unwrap();
+    let (mut cmd, pinned) = postconf_cmd(dir);
+    let out = cmd.arg(flag).output().unwrap();
     assert!(
         out.status.success(),
         "postconf {flag} failed: {}",
@@ -123,20 +119,33 @@ pub fn postconf(dir: &Path, flag: &str) -> Vec<String> {
     let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.starts_with("config_directory = "))
+        .filter(|l| !(pinned && l.starts_with("myhostname = ")))
         .map(str::to_string)
         .collect();
     lines.sort();
     lines
 }
 
+/// `postconf -c DIR`, plus a display-only `-o myhostname=...` when main.cf does not set it:
+/// postconf then resolves the host name, which can stall for seconds here. The bool says
+/// whether the pin was added (its output line must then be dropped).
+fn postconf_cmd(dir: &Path) -> (Command, bool) {
+    let main = std::fs::read_to_string(dir.join("main.cf")).unwrap_or_default();
+    let pinned = !main
+        .lines()
+        .any(|l| l.trim_start().starts_with("myhostname"));
+    let mut cmd = Command::new("postconf");
+    cmd.arg("-c").arg(dir);
+    if pinned {
+        cmd.args(["-o", "myhostname=localhost.localdomain"]);
+    }
+    (cmd, pinned)
+}
+
 /// postconf's warnings (stderr lines) for `-n`.
 pub fn postconf_warnings(dir: &Path) -> Vec<String> {
-    let out = Command::new("postconf")
-        .arg("-c")
-        .arg(dir)
-        .arg("-n")
-        .output()
-        .unwrap();
+    let (mut cmd, _) = postconf_cmd(dir);
+    let out = cmd.arg("-n").output().unwrap();
     String::from_utf8_lossy(&out.stderr)
         .lines()
         .map(str::to_string)
