@@ -130,7 +130,8 @@ pub fn postconf(dir: &Path, flag: &str) -> Vec<String> {
 /// postconf then resolves the host name, which can stall for seconds here. The bool says
 /// whether the pin was added (its output line must then be dropped).
 fn postconf_cmd(dir: &Path) -> (Command, bool) {
-    let main = std::fs::read_to_string(dir.join("main.cf")).unwrap_or_default();
+    let main = String::from_utf8_lossy(&std::fs::read(dir.join("main.cf")).unwrap_or_default())
+        .into_owned();
     let pinned = !main
         .lines()
         .any(|l| l.trim_start().starts_with("myhostname"));
