@@ -101,7 +101,14 @@ impl Ctx {
             )
             .at(self.config_dir.display().to_string(), None));
         }
-        let main = read_file(&main_path)?;
+        let main = std::fs::read(&main_path).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                " (is this the Postfix configuration directory? use -c DIR or PFTLS_CONFIG_DIR)"
+            } else {
+                ""
+            };
+            CliError::new("io", format!("{}: {e}{hint}", main_path.display())).at(main_path.display().to_string(), None)
+        })?;
         let (master, master_exists) = match std::fs::read(&master_path) {
             Ok(b) => (b, true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), false),
