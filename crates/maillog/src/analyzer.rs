@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use memchr::memmem;
 
-use crate::hash::{hash_bytes, FxHashMap};
+use crate::hash::{hash_bytes, FxHashMap, IdHashMap};
 use crate::line::{Header, LineParser, Parsed, Prog};
 use crate::report::{
     Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, MAX_BUCKETS, MAX_KEYS, OTHER,
@@ -74,50 +74,67 @@ impl Labels {
     }
 }
 
-/// A capped byte-string keyed map with an overflow value. Keys map to indices into `values`
-/// so that a hit costs one hash lookup (and no allocation).
+/// A capped byte-string keyed map with an overflow value.
+///
+/// The index maps the key's 64-bit hash (computed once by the caller, who also uses it for
+/// other purposes) to the first slot with that hash; slots with the same hash are chained
+/// through `next`, and the bytes are always compared, so keys are exact. A hit costs one
+/// identity-hashed lookup and one byte comparison, and no allocation.
 #[derive(Debug)]
 struct Capped<V> {
-    index: FxHashMap<Box<[u8]>, usize>,
+    index: IdHashMap<u32>,
+    keys: Vec<Box<[u8]>>,
+    next: Vec<u32>,
     values: Vec<V>,
     other: V,
 }
 
+/// End of a hash chain in [`Capped`].
+const NIL: u32 = u32::MAX;
+
 impl<V: Default> Capped<V> {
     fn new() -> Self {
         Capped {
-            index: FxHashMap::default(),
+            index: IdHashMap::default(),
+            keys: Vec::new(),
+            next: Vec::new(),
             values: Vec::new(),
             other: V::default(),
         }
     }
 
+    /// The value of `key`, whose [`hash_bytes`] is `hash`.
     #[inline]
-    fn entry(&mut self, key: &[u8]) -> &mut V {
-        let i = match self.index.get(key) {
-            Some(&i) => i,
-            None if self.values.len() >= MAX_KEYS => return &mut self.other,
-            None => {
-                self.values.push(V::default());
-                self.index.insert(key.into(), self.values.len() - 1);
-                self.values.len() - 1
+    fn entry(&mut self, hash: u64, key: &[u8]) -> &mut V {
+        let head = self.index.get(&hash).copied().unwrap_or(NIL);
+        let mut i = head;
+        while i != NIL {
+            // Chain indices always point into `keys`/`next`/`values` (pushed together).
+            let k = i as usize;
+            if *self.keys[k] == *key {
+                return &mut self.values[k];
             }
-        };
-        // `i` comes from `index`, whose values are always valid positions in `values`.
-        &mut self.values[i]
+            i = self.next[k];
+        }
+        if self.values.len() >= MAX_KEYS {
+            return &mut self.other;
+        }
+        // MAX_KEYS is far below u32::MAX, so the new index fits.
+        let k = self.values.len();
+        self.keys.push(key.into());
+        self.next.push(head);
+        self.values.push(V::default());
+        self.index.insert(hash, k as u32);
+        &mut self.values[k]
     }
 
     fn len(&self) -> usize {
         self.values.len()
     }
 
-    /// (key, value) pairs, in no particular order.
+    /// (key, value) pairs, in insertion order.
     fn into_pairs(self) -> Vec<(Box<[u8]>, V)> {
-        let mut values: Vec<Option<V>> = self.values.into_iter().map(Some).collect();
-        self.index
-            .into_iter()
-            .filter_map(|(k, i)| values.get_mut(i).and_then(Option::take).map(|v| (k, v)))
-            .collect()
+        self.keys.into_iter().zip(self.values).collect()
     }
 }
 
@@ -136,6 +153,8 @@ struct Finders {
     mail: memmem::Finder<'static>,
     tls: memmem::Finder<'static>,
     error: memmem::Finder<'static>,
+    cert_failed: memmem::Finder<'static>,
+    cert_unverified: memmem::Finder<'static>,
 }
 
 /// Streaming analyser. Call [`Analyzer::begin_source`] before each input, then
@@ -275,6 +294,8 @@ impl Analyzer {
                 mail: memmem::Finder::new(b" mail="),
                 tls: memmem::Finder::new(b"TLS"),
                 error: memmem::Finder::new(b"error:"),
+                cert_failed: memmem::Finder::new(b"certificate verification failed"),
+                cert_unverified: memmem::Finder::new(b"Server certificate not verified"),
             },
         }
     }
@@ -397,11 +418,17 @@ impl Analyzer {
         if let Some(rest) = after(m, b"connect from ") {
             let client = namaddr(rest).map_or(rest, |c| c.0);
             if h.prog == Prog::Smtpd {
+                let key = hash_bytes(client);
                 self.bump(ts, |c| c.connections += 1);
-                self.clients.entry(client).connections += 1;
+                self.clients.entry(key, client).connections += 1;
                 if self.sessions.len() < MAX_SESSIONS || self.sessions.contains_key(&h.pid) {
-                    let client = hash_bytes(client);
-                    self.sessions.insert(h.pid, Session { tls: false, client });
+                    self.sessions.insert(
+                        h.pid,
+                        Session {
+                            tls: false,
+                            client: key,
+                        },
+                    );
                 }
             }
         } else if let Some(rest) = after(m, b"disconnect from ") {
@@ -409,7 +436,9 @@ impl Analyzer {
         } else if let Some(rest) = after(m, b"SSL_accept error from ") {
             let (client, tail) = namaddr(rest).unwrap_or((rest, b""));
             self.bump(ts, |c| c.tls_handshake_failures += 1);
-            self.clients.entry(client).tls_handshake_failures += 1;
+            self.clients
+                .entry(hash_bytes(client), client)
+                .tls_handshake_failures += 1;
             if let Some(s) = self.sessions.get_mut(&h.pid) {
                 s.tls = false;
             }
@@ -435,9 +464,9 @@ impl Analyzer {
             let Some((client, rest)) = namaddr(client_part) else {
                 return;
             };
-            self.bump(ts, |c| c.tls_established += 1);
-            self.clients.entry(client).tls_established += 1;
             let key = hash_bytes(client);
+            self.bump(ts, |c| c.tls_established += 1);
+            self.clients.entry(key, client).tls_established += 1;
             let room = self.sessions.len() < MAX_SESSIONS;
             match self.sessions.get_mut(&h.pid) {
                 Some(s) => {
@@ -507,7 +536,7 @@ impl Analyzer {
                 let (ok, total) = counter(&counters[at + 6..]);
                 if ok == 0 && total > 0 {
                     self.bump(ts, |c| c.starttls_required_rejects += 1);
-                    self.clients.entry(client).starttls_required_rejects += 1;
+                    self.clients.entry(key, client).starttls_required_rejects += 1;
                 }
             }
         }
@@ -561,8 +590,8 @@ impl Analyzer {
             let tls_reason = kind == 1 && {
                 let reason = memchr::memchr(b'(', status).map_or(&b""[..], |i| &status[i..]);
                 self.finders.tls.find(reason).is_some()
-                    || memmem::find(reason, b"certificate verification failed").is_some()
-                    || memmem::find(reason, b"Server certificate not verified").is_some()
+                    || self.finders.cert_failed.find(reason).is_some()
+                    || self.finders.cert_unverified.find(reason).is_some()
             };
             let track = self.query.by != By::Client && !self.scratch.is_empty();
             match kind {
@@ -575,7 +604,7 @@ impl Analyzer {
             }
             if track {
                 let key = std::mem::take(&mut self.scratch);
-                let d = self.domains.entry(&key);
+                let d = self.domains.entry(hash_bytes(&key), &key);
                 match kind {
                     0 => d.sent += 1,
                     1 => d.deferred += 1,

@@ -64,10 +64,41 @@ impl Hasher for FxHasher {
     }
 }
 
+/// A hasher for keys that are already well-mixed 64-bit hashes (from [`hash_bytes`]): it
+/// passes the value through, so a lookup by a precomputed hash hashes nothing again.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher {
+    hash: u64,
+}
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are used; any other input still hashes deterministically.
+        for &b in bytes {
+            self.hash = (self.hash.rotate_left(8) ^ u64::from(b)).wrapping_mul(SEED);
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.hash = i;
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A `HashMap` keyed by precomputed hashes (see [`IdHasher`]).
+pub type IdHashMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
 /// A `HashMap` using [`FxHasher`].
 pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// Hashes a byte string to 64 bits (not collision-free; used for over-long queue IDs only).
+/// Hashes a byte string to 64 bits, well mixed in every bit (not collision-free: callers that
+/// need exact keys compare the bytes too).
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut h = FxHasher::default();
     h.write(bytes);
