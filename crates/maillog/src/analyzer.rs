@@ -9,11 +9,13 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use memchr::memmem;
 
-use crate::hash::{hash_bytes, FxHashMap, IdHashMap};
+use crate::hash::{hash_bytes, IdHashMap};
 use crate::line::{Header, LineParser, Parsed, Prog};
 use crate::report::{
     Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, MAX_BUCKETS, MAX_KEYS, OTHER,
 };
+use crate::scan::{find_byte, is, Words, C_ALNUM};
+use crate::sessions::{Session, Sessions};
 use crate::time::{to_datetime, YearHint};
 
 /// Cap on each label map (protocols, ciphers, failure reasons).
@@ -138,14 +140,6 @@ impl<V: Default> Capped<V> {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Session {
-    tls: bool,
-    /// Hash of the client, so a session is never confused with another one of the same pid
-    /// whose `connect` line is missing from the log.
-    client: u64,
-}
-
 /// Needles compiled once.
 struct Finders {
     status: memmem::Finder<'static>,
@@ -182,7 +176,7 @@ pub struct Analyzer {
     reasons: Labels,
     clients: Capped<ClientCounts>,
     domains: Capped<DomainCounts>,
-    sessions: FxHashMap<u32, Session>,
+    sessions: Sessions,
     pending: Vec<u32>,
     qid_set: HashSet<u128, std::hash::BuildHasherDefault<crate::hash::FxHasher>>,
     qid_ring: VecDeque<u128>,
@@ -198,7 +192,7 @@ fn after<'a>(b: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
 /// `host[addr]` (plus `:port` when present) at the start of `b`: (client, rest after it).
 #[inline]
 fn namaddr(b: &[u8]) -> Option<(&[u8], &[u8])> {
-    let close = memchr::memchr(b']', b)?;
+    let close = find_byte(b, b']')?;
     let mut end = close + 1;
     if b.get(end) == Some(&b':') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
         end += 1;
@@ -212,9 +206,19 @@ fn namaddr(b: &[u8]) -> Option<(&[u8], &[u8])> {
 /// Leading queue ID `QID: ` of a message: returns the ID and the rest after `: `.
 #[inline]
 fn queue_id(msg: &[u8]) -> Option<(&[u8], &[u8])> {
-    let colon = msg.iter().take(32).position(|&c| c == b':')?;
+    // Same as "the first `:` within 32 bytes, all alphanumerics before it": scanning the
+    // alphanumerics stops at that colon exactly when the ID is valid.
+    // A plain index loop: `take(32).position(..)` compiles to a much longer loop body.
+    let limit = msg.len().min(32);
+    let mut colon = 0;
+    while colon < limit && is(msg[colon], C_ALNUM) {
+        colon += 1;
+    }
+    if colon == limit || msg[colon] != b':' {
+        return None;
+    }
     let qid = &msg[..colon];
-    if qid.len() < 5 || !qid.iter().all(u8::is_ascii_alphanumeric) {
+    if qid.len() < 5 {
         return None;
     }
     Some((qid, msg.get(colon + 2..)?))
@@ -283,7 +287,7 @@ impl Analyzer {
             reasons: Labels::default(),
             clients: Capped::new(),
             domains: Capped::new(),
-            sessions: FxHashMap::default(),
+            sessions: Sessions::default(),
             pending: Vec::new(),
             qid_set: HashSet::default(),
             qid_ring: VecDeque::new(),
@@ -421,7 +425,7 @@ impl Analyzer {
                 let key = hash_bytes(client);
                 self.bump(ts, |c| c.connections += 1);
                 self.clients.entry(key, client).connections += 1;
-                if self.sessions.len() < MAX_SESSIONS || self.sessions.contains_key(&h.pid) {
+                if self.sessions.len() < MAX_SESSIONS || self.sessions.contains_key(h.pid) {
                     self.sessions.insert(
                         h.pid,
                         Session {
@@ -439,7 +443,7 @@ impl Analyzer {
             self.clients
                 .entry(hash_bytes(client), client)
                 .tls_handshake_failures += 1;
-            if let Some(s) = self.sessions.get_mut(&h.pid) {
+            if let Some(s) = self.sessions.get_mut(h.pid) {
                 s.tls = false;
             }
             let status = tail.strip_prefix(b": ").unwrap_or(tail);
@@ -468,7 +472,7 @@ impl Analyzer {
             self.bump(ts, |c| c.tls_established += 1);
             self.clients.entry(key, client).tls_established += 1;
             let room = self.sessions.len() < MAX_SESSIONS;
-            match self.sessions.get_mut(&h.pid) {
+            match self.sessions.get_mut(h.pid) {
                 Some(s) => {
                     *s = Session {
                         tls: true,
@@ -487,12 +491,10 @@ impl Analyzer {
                 None => {}
             }
             // `[ to SNI]: PROTO with cipher CIPHER (`
-            let Some(colon) = memchr::memchr(b':', rest) else {
+            let Some(colon) = find_byte(rest, b':') else {
                 return;
             };
-            let mut it = rest[colon + 1..]
-                .split(|&c| c == b' ')
-                .filter(|s| !s.is_empty());
+            let mut it = Words::new(&rest[colon + 1..]);
             if let Some(proto) = it.next() {
                 self.protocols.bump(proto);
             }
@@ -508,7 +510,7 @@ impl Analyzer {
     /// returns what follows `DIR` (`" from "` or `" to "`).
     #[inline]
     fn established<'a>(&self, m: &'a [u8], dir: &[u8]) -> Option<&'a [u8]> {
-        let sp = m.iter().take(12).position(|&c| c == b' ')?;
+        let sp = find_byte(m.get(..12).unwrap_or(m), b' ')?;
         let rest = after(&m[sp..], b" TLS connection ")?;
         let rest = after(rest, b"established").or_else(|| after(rest, b"reused"))?;
         after(rest, dir)
@@ -520,7 +522,7 @@ impl Analyzer {
         let starttls = self.finders.starttls.find(counters);
         let starttls_ok = starttls.is_some_and(|at| counter(&counters[at + 10..]).0 > 0);
         let session = if h.prog == Prog::Smtpd {
-            self.sessions.remove(&h.pid)
+            self.sessions.remove(h.pid)
         } else {
             None
         };
@@ -573,7 +575,7 @@ impl Analyzer {
                 return;
             };
             let status = &to[at + 9..];
-            let addr = &to[..memchr::memchr(b'>', to).unwrap_or(0).min(at)];
+            let addr = &to[..find_byte(to, b'>').unwrap_or(0).min(at)];
             let domain = memchr::memrchr(b'@', addr).map_or(&b""[..], |i| &addr[i + 1..]);
             self.scratch.clear();
             self.scratch

@@ -94,9 +94,6 @@ impl Hasher for IdHasher {
 /// A `HashMap` keyed by precomputed hashes (see [`IdHasher`]).
 pub type IdHashMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
-/// A `HashMap` using [`FxHasher`].
-pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
 /// Hashes a byte string to 64 bits, well mixed in every bit (not collision-free: callers that
 /// need exact keys compare the bytes too).
 pub fn hash_bytes(bytes: &[u8]) -> u64 {

@@ -16,6 +16,8 @@ mod line;
 mod progress;
 mod render;
 mod report;
+mod scan;
+mod sessions;
 mod time;
 mod window;
 

@@ -162,16 +162,28 @@ pub fn parse_rfc3339(b: &[u8], cache: &mut IsoCache) -> Option<(i64, usize)> {
     let base = if cache.valid && cache.key == *head {
         cache.value
     } else {
-        let y = two(b, 0)? * 100 + two(b, 2)?;
-        let mo = two(b, 5)?;
-        let d = two(b, 8)?;
-        if b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
-            return None;
-        }
-        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-            return None;
-        }
-        let v = days_from_civil(i64::from(y), mo, d) * 86_400 + hms(b, 11)?;
+        // A new second, usually of the same day: the date (and its calendar arithmetic) is
+        // memoised on its own 11 bytes (`YYYY-MM-DDT`), only the time of day is parsed.
+        let date: &[u8; 11] = b.get(..11)?.try_into().ok()?;
+        let day = if cache.day_valid && cache.day_key == *date {
+            cache.day_secs
+        } else {
+            let y = two(b, 0)? * 100 + two(b, 2)?;
+            let mo = two(b, 5)?;
+            let d = two(b, 8)?;
+            if b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+                return None;
+            }
+            if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+                return None;
+            }
+            let day = days_from_civil(i64::from(y), mo, d) * 86_400;
+            cache.day_key = *date;
+            cache.day_secs = day;
+            cache.day_valid = true;
+            day
+        };
+        let v = day + hms(b, 11)?;
         cache.key.copy_from_slice(head);
         cache.value = v;
         cache.valid = true;
@@ -248,6 +260,10 @@ pub struct IsoCache {
     key: [u8; 19],
     value: i64,
     valid: bool,
+    /// The last valid date prefix `YYYY-MM-DDT` and its midnight in Unix seconds.
+    day_key: [u8; 11],
+    day_secs: i64,
+    day_valid: bool,
     frac_len: usize,
     off_len: usize,
     off_text: [u8; 8],
