@@ -13,7 +13,8 @@ bin=target/release/pftls
 cp_dir=examples/centos-stream-10/crypto-policies
 hyperfine -N --warmup 5 --runs ${RUNS:-50} \
   -n "postconf -n" "postconf -c $dir -n" \
-  -n "pftls show" "$bin -c $dir --crypto-policies-dir $cp_dir show" \
-  -n "pftls plan (crypto-policies DEFAULT)" "$bin -c $dir --crypto-policies-dir $cp_dir plan -p inbound-opportunistic" \
-  -n "pftls plan (no crypto-policies)" "$bin -c $dir --crypto-policies-dir /nonexistent plan -p inbound-opportunistic" \
-  -n "pftls plan --postfix-version (no postconf call)" "$bin -c $dir --crypto-policies-dir $cp_dir --postfix-version 3.7.11 plan -p inbound-opportunistic"
+  -n "pftls show" "$bin -c $dir show" \
+  -n "pftls show --postfix-version (no postconf process)" "$bin -c $dir --postfix-version 3.7.11 show" \
+  -n "pftls plan (full: impact + findings, crypto-policies DEFAULT)" "$bin -c $dir --crypto-policies-dir $cp_dir plan -p inbound-opportunistic" \
+  -n "pftls plan --no-impact (crypto-policies DEFAULT)" "$bin -c $dir --crypto-policies-dir $cp_dir --postfix-version 3.7.11 plan -p inbound-opportunistic --no-impact" \
+  -n "pftls plan --no-impact (tls-logging, no crypto-policies)" "$bin -c $dir --crypto-policies-dir /nonexistent --postfix-version 3.7.11 plan -p tls-logging --no-impact"

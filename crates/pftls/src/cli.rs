@@ -57,7 +57,8 @@ pub struct Global {
         value_name = "DIR"
     )]
     pub crypto_policies_dir: PathBuf,
-    /// The Postfix version to target (default: ask postconf; without postconf, the newest known).
+    /// The Postfix version to target, using pftls's built-in parameter data for it (default:
+    /// ask the installed postconf; without postconf, the newest version pftls knows).
     #[arg(long, global = true, value_name = "X.Y[.Z]")]
     pub postfix_version: Option<String>,
     /// Output format; json prints exactly one JSON object on stdout.
@@ -144,8 +145,8 @@ pub struct PolicyArgs {
     /// merged in order; conflicting values are an error).
     #[arg(short = 'p', long = "policy", value_name = "POLICY")]
     pub policies: Vec<String>,
-    /// Skip the handshake simulation (the impact matrix and the handshake findings): faster,
-    /// e.g. across a fleet.
+    /// Skip the analysis (handshake impact matrix and doctor findings fixed/introduced): only
+    /// the diff and the parameter changes; faster, e.g. across a fleet.
     #[arg(long)]
     pub no_impact: bool,
 }

@@ -32,6 +32,9 @@ pub struct Ctx {
     pub quiet: bool,
     /// `--verbose`.
     pub verbose: bool,
+    /// [`Ctx::environment`], computed once per run (it asks postconf and evaluates the
+    /// crypto-policy with OpenSSL).
+    env_cache: std::cell::OnceCell<(Environment, pftls_tls::Baseline, Vec<String>)>,
 }
 
 /// main.cf and master.cf as read from disk.
@@ -84,6 +87,7 @@ impl Ctx {
             detailed_exitcode: g.detailed_exitcode,
             quiet: g.quiet,
             verbose: g.verbose,
+            env_cache: std::cell::OnceCell::new(),
         }
     }
 
@@ -107,7 +111,8 @@ impl Ctx {
             } else {
                 ""
             };
-            CliError::new("io", format!("{}: {e}{hint}", main_path.display())).at(main_path.display().to_string(), None)
+            CliError::new("io", format!("{}: {e}{hint}", main_path.display()))
+                .at(main_path.display().to_string(), None)
         })?;
         let (master, master_exists) = match std::fs::read(&master_path) {
             Ok(b) => (b, true),
@@ -126,7 +131,6 @@ impl Ctx {
     /// The target Postfix version and catalogue.
     pub fn target(&self) -> CliResult<Target> {
         let mut warnings = Vec::new();
-        let installed = postconf_defaults(&self.config_dir);
         let flag = match &self.version_flag {
             Some(v) => Some(v.parse::<PostfixVersion>().map_err(|e| {
                 let mut err = CliError::new("usage", e.to_string());
@@ -134,6 +138,13 @@ impl Ctx {
                 err
             })?),
             None => None,
+        };
+        // An explicit --postfix-version means the built-in data of that version: no postconf
+        // process (fleets and benchmarks), and it works for versions other than the installed one.
+        let installed = if flag.is_some() {
+            None
+        } else {
+            postconf_defaults(&self.config_dir)
         };
         let (version, catalogue) = match (flag, installed) {
             (Some(v), Some((iv, text))) if (iv.major, iv.minor) == (v.major, v.minor) => {
@@ -172,6 +183,15 @@ impl Ctx {
 
     /// The planner's environment (target + crypto-policy), with notes for the user.
     pub fn environment(&self) -> CliResult<(Environment, pftls_tls::Baseline, Vec<String>)> {
+        if let Some(cached) = self.env_cache.get() {
+            return Ok(cached.clone());
+        }
+        let computed = self.compute_environment()?;
+        let _ = self.env_cache.set(computed.clone());
+        Ok(computed)
+    }
+
+    fn compute_environment(&self) -> CliResult<(Environment, pftls_tls::Baseline, Vec<String>)> {
         let target = self.target()?;
         let (crypto, baseline) = self.crypto(target.version)?;
         Ok((

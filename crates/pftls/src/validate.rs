@@ -53,21 +53,14 @@ fn postconf_check(main: &[u8], master: &[u8]) -> Result<Vec<String>, String> {
         .prefix("pftls-validate-")
         .tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    std::fs::write(dir.path().join("main.cf"), main).map_err(|e| e.to_string())?;
-    std::fs::write(dir.path().join("master.cf"), master).map_err(|e| e.to_string())?;
+    for (name, bytes) in [("main.cf", main), ("master.cf", master)] {
+        write_settled(&dir.path().join(name), bytes).map_err(|e| e.to_string())?;
+    }
     let mut warnings = Vec::new();
-    // Without myhostname in main.cf postconf resolves the machine's name, which can stall for
-    // seconds on a host with slow DNS; the value plays no part in the checks.
-    let has_hostname = postfix_conf::MainCf::parse(main)
-        .map(|m| m.get("myhostname").is_some())
-        .unwrap_or(true);
     for flag in ["-n", "-M"] {
-        let mut cmd = Command::new("postconf");
-        cmd.arg("-c").arg(dir.path());
-        if !has_hostname {
-            cmd.args(["-o", "myhostname=localhost.localdomain"]);
-        }
-        let out = cmd
+        let out = Command::new("postconf")
+            .arg("-c")
+            .arg(dir.path())
             .arg(flag)
             .output()
             .map_err(|e| format!("cannot run postconf: {e}"))?;
@@ -89,6 +82,20 @@ fn postconf_check(main: &[u8], master: &[u8]) -> Result<Vec<String>, String> {
         }
     }
     Ok(warnings)
+}
+
+/// Writes a file whose modification time lies a minute in the past. Postfix waits until a
+/// configuration file looks settled (its mtime at least a second old) before it reads it, so a
+/// freshly written copy would cost every postconf call one to two seconds of sleep.
+pub fn write_settled(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)?;
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let f = std::fs::File::options().write(true).open(path)?;
+    f.set_times(
+        std::fs::FileTimes::new()
+            .set_modified(past)
+            .set_accessed(past),
+    )
 }
 
 /// The path of an executable on PATH.

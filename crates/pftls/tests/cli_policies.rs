@@ -151,7 +151,7 @@ fn every_shipped_policy_applies_cleanly_to_every_example() {
         for p in policies {
             let s = Sandbox::new(ex);
             let warnings_before = postconf_warnings(&s.conf);
-            let (code, v) = s.json(&["apply", "-p", p]);
+            let (code, v) = s.json(&["apply", "-p", p, "--no-impact"]);
             assert_eq!(code, 0, "{ex} {p}: {v}");
             let new: Vec<String> = postconf_warnings(&s.conf)
                 .into_iter()
@@ -159,7 +159,7 @@ fn every_shipped_policy_applies_cleanly_to_every_example() {
                 .collect();
             assert!(new.is_empty(), "{ex} {p}: postconf warns: {new:?}");
             let bytes = (s.main_cf(), s.master_cf());
-            let (code, v2) = s.json(&["apply", "-p", p]);
+            let (code, v2) = s.json(&["apply", "-p", p, "--no-impact"]);
             assert_eq!(
                 (code, &v2["changed"]),
                 (0, &serde_json::json!(false)),

@@ -35,15 +35,16 @@ pub struct Planned {
     pub impact: Option<crate::cmd::simulate::Impact>,
 }
 
-/// Runs doctor on the current and the planned documents (handshake checks only when
-/// `simulate`), so that the plan can say which findings it fixes and introduces.
+/// Runs doctor on the current and the planned documents and simulates the handshakes of both,
+/// so that the plan can say which findings it fixes and introduces and who gets locked out.
+/// Skipped entirely when `simulate` is false (`--no-impact`).
 pub fn annotate(ctx: &Ctx, planned: &mut Planned, simulate: bool) -> CliResult<()> {
+    if !simulate {
+        // --no-impact: the diff and parameters only (the fast path for fleets).
+        return Ok(());
+    }
     let (env, baseline, _) = ctx.environment()?;
-    let profiles = if simulate {
-        pftls_tls::builtin_profiles()
-    } else {
-        Vec::new()
-    };
+    let profiles = pftls_tls::builtin_profiles();
     let run = |main: &[u8], master: &[u8]| -> CliResult<Vec<pftls_doctor::Finding>> {
         let main =
             pftls_policy::plan::parse_main(main).map_err(|e| plan_error(e, &planned.files))?;
@@ -62,11 +63,9 @@ pub fn annotate(ctx: &Ctx, planned: &mut Planned, simulate: bool) -> CliResult<(
     let before = run(&planned.plan.main_before, &planned.plan.master_before)?;
     let after = run(&planned.plan.main_after, &planned.plan.master_after)?;
     let (fixed, introduced) = pftls_doctor::diff_findings(&before, &after);
-    if simulate {
-        let imp = crate::cmd::simulate::impact(&planned.plan, &env, &baseline, &profiles)?;
-        planned.notes.extend(imp.notes.iter().cloned());
-        planned.impact = Some(imp);
-    }
+    let imp = crate::cmd::simulate::impact(&planned.plan, &env, &baseline, &profiles)?;
+    planned.notes.extend(imp.notes.iter().cloned());
+    planned.impact = Some(imp);
     planned.findings = after;
     planned.fixed = fixed;
     planned.introduced = introduced;

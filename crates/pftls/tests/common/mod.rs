@@ -109,7 +109,7 @@ pub fn require(tool: &str) {
 /// `postconf -c DIR FLAG` as sorted `name = value` lines (config_directory dropped).
 pub fn postconf(dir: &Path, flag: &str) -> Vec<String> {
     require("postconf");
-    let (mut cmd, pinned) = postconf_cmd(dir);
+    let (mut cmd, _copy) = postconf_cmd(dir);
     let out = cmd.arg(flag).output().unwrap();
     assert!(
         out.status.success(),
@@ -119,37 +119,42 @@ pub fn postconf(dir: &Path, flag: &str) -> Vec<String> {
     let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.starts_with("config_directory = "))
-        .filter(|l| !(pinned && l.starts_with("myhostname = ")))
         .map(str::to_string)
         .collect();
     lines.sort();
     lines
 }
 
-/// `postconf -c DIR`, plus a display-only `-o myhostname=...` when main.cf does not set it:
-/// postconf then resolves the host name, which can stall for seconds here. The bool says
-/// whether the pin was added (its output line must then be dropped).
-fn postconf_cmd(dir: &Path) -> (Command, bool) {
-    let main = String::from_utf8_lossy(&std::fs::read(dir.join("main.cf")).unwrap_or_default())
-        .into_owned();
-    let pinned = !main
-        .lines()
-        .any(|l| l.trim_start().starts_with("myhostname"));
-    let mut cmd = Command::new("postconf");
-    cmd.arg("-c").arg(dir);
-    if pinned {
-        cmd.args(["-o", "myhostname=localhost.localdomain"]);
+/// `postconf -c COPY` on a settled copy of DIR's main.cf and master.cf (mtime a minute in the
+/// past): Postfix waits until a configuration file is at least a second old before it reads
+/// it, which would cost each oracle call one to two seconds on freshly written files. The temp
+/// dir is returned so that it lives as long as the command (and its path can be hidden).
+fn postconf_cmd(dir: &Path) -> (Command, tempfile::TempDir) {
+    let copy = tempfile::tempdir().unwrap();
+    for f in ["main.cf", "master.cf"] {
+        if let Ok(bytes) = std::fs::read(dir.join(f)) {
+            pftls::validate::write_settled(&copy.path().join(f), &bytes).unwrap();
+        }
     }
-    (cmd, pinned)
+    let mut cmd = Command::new("postconf");
+    cmd.arg("-c").arg(copy.path());
+    (cmd, copy)
+}
+
+/// Whether `postconf -n` accepts the files (no fatal error).
+pub fn postconf_succeeds(dir: &Path) -> bool {
+    let (mut cmd, _copy) = postconf_cmd(dir);
+    cmd.arg("-n").output().unwrap().status.success()
 }
 
 /// postconf's warnings (stderr lines) for `-n`.
 pub fn postconf_warnings(dir: &Path) -> Vec<String> {
-    let (mut cmd, _) = postconf_cmd(dir);
+    let (mut cmd, copy) = postconf_cmd(dir);
     let out = cmd.arg("-n").output().unwrap();
+    let tmp = copy.path().display().to_string();
     String::from_utf8_lossy(&out.stderr)
         .lines()
-        .map(str::to_string)
+        .map(|l| l.replace(&tmp, "<dir>"))
         .collect()
 }
 
