@@ -11,7 +11,10 @@
 //!
 //! Edits (`MainCf::set/remove/comment_out`, `MasterCf::set_override/remove_override`) splice
 //! only the affected lines or tokens; every other byte stays identical. Values Postfix would
-//! read differently are refused with [`EditError`].
+//! read differently are refused with [`EditError`]. A main.cf edit splices the buffer in
+//! place and re-reads only the logical lines it rewrote (falling back to a full re-read where
+//! a rewritten part could join its neighbours), so its cost is the edit plus one move of the
+//! bytes after it; debug builds assert that the result equals a full re-read.
 //!
 //! master.cf options follow postconf: only `o` takes a value; the option section ends at the
 //! first argument that does not start with `-`. A compact `-oname=value` is read like the
@@ -20,6 +23,7 @@
 
 mod error;
 pub mod expand;
+mod incremental;
 mod lines;
 mod main_cf;
 mod master_cf;

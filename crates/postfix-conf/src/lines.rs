@@ -167,10 +167,20 @@ pub(crate) struct Span {
 /// lines never end a logical line; a continuation with no open logical line opens an orphan.
 pub(crate) fn for_each_logical<E>(
     buf: &[u8],
+    f: impl FnMut(Span) -> Result<(), E>,
+) -> Result<(), E> {
+    for_each_logical_after(buf, 0, f)
+}
+
+/// [`for_each_logical`] for text that follows `lines_before` lines (line numbers continue
+/// from there); used to re-read the part of a document an edit rewrote.
+pub(crate) fn for_each_logical_after<E>(
+    buf: &[u8],
+    lines_before: usize,
     mut f: impl FnMut(Span) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut open: Option<Span> = None;
-    let mut line_no = 0usize;
+    let mut line_no = lines_before;
     for l in Lines::new(buf) {
         line_no += 1;
         match classify(&buf[l.start..l.end]) {

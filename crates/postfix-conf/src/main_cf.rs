@@ -1,16 +1,19 @@
 //! main.cf as a lossless document: the exact input bytes plus an index of logical entries.
 //!
-//! The buffer always holds the current rendering; edits splice it and re-index, so untouched
-//! bytes are never re-serialized. The index costs 16 bytes per logical entry (offsets are u32,
-//! so documents are limited to 4 GiB), which keeps parse + render under 3x the file size.
+//! The buffer always holds the current rendering; edits splice it in place and re-read only
+//! the logical lines they rewrote (see `incremental`), so untouched bytes are never
+//! re-serialized and an edit costs what it touches plus one move of the bytes after it (and
+//! of the index records after it). The index costs 16 bytes per logical entry (offsets are
+//! u32, so documents are limited to 4 GiB), which keeps parse + render under 3x the file size.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::error::{EditError, LineNo, ParseError, Warning};
-use crate::lines::{classify, for_each_logical, is_space, until_nul, LineKind, Lines};
+use crate::incremental::{count_lines, needs_full_reparse, regions, replace_in_place};
+use crate::lines::{classify, for_each_logical_after, is_space, until_nul, LineKind, Lines};
 use crate::nameval::split_nameval;
-use crate::splice::{apply, Splice};
+use crate::splice::Splice;
 use crate::validate::{check_main_value, check_name};
 
 /// One logical `name = value` entry of main.cf.
@@ -27,7 +30,7 @@ pub struct Entry {
 }
 
 /// Index record of one logical entry (or orphan logical line).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Rec {
     /// Offset of the start line.
     start: u32,
@@ -43,6 +46,35 @@ impl Rec {
     fn range(&self) -> (usize, usize) {
         (self.start as usize, self.span_end as usize)
     }
+
+    /// Moves the record by `bytes` and `lines` (both may be negative). The results fit: they
+    /// are positions in the edited document, whose length was checked against u32.
+    fn shifted(self, bytes: i64, lines: i64) -> Rec {
+        Rec {
+            start: (i64::from(self.start) + bytes) as u32,
+            span_end: (i64::from(self.span_end) + bytes) as u32,
+            line: (i64::from(self.line) + lines) as u32,
+            last_line: (i64::from(self.last_line) + lines) as u32,
+        }
+    }
+}
+
+/// Fast check on the raw bytes of a logical line's span (start line first): true only when
+/// `split_nameval(until_nul(logical line))` succeeds. The name runs to whitespace, `=` or
+/// NUL and must be followed by whitespace and then `=`. Line breaks and whitespace-only
+/// lines between name and `=` are whitespace here and vanish or stay whitespace in the
+/// joined logical line, so a `true` here is a `true` there; anything else (a comment line,
+/// a NUL, no `=`) returns false and the caller takes the exact path. Hand-written because
+/// it runs once per entry on the parse hot path.
+fn starts_with_name_eq(span: &[u8]) -> bool {
+    let n = span
+        .iter()
+        .position(|&c| is_space(c) || c == b'=' || c == 0)
+        .unwrap_or(span.len());
+    if n == 0 {
+        return false;
+    }
+    span[n..].iter().find(|&&c| !is_space(c)) == Some(&b'=')
 }
 
 /// A lossless main.cf document.
@@ -92,6 +124,21 @@ fn name_of<'a>(buf: &'a [u8], rec: &Rec) -> &'a [u8] {
     &s[..n]
 }
 
+/// `name_of(buf, rec) == name` for a `name` without whitespace, `=` or NUL, without scanning
+/// the whole name of every entry: a prefix compare (which fails at the first differing byte)
+/// and a look at the byte after it.
+fn name_is(buf: &[u8], rec: &Rec, name: &[u8]) -> bool {
+    let s = &buf[rec.start as usize..rec.span_end as usize];
+    // The first-byte test settles almost every entry without a memcmp call; a `match`
+    // rather than Option::is_none_or, which is newer than the workspace MSRV.
+    s.first() == name.first()
+        && s.starts_with(name)
+        && match s.get(name.len()) {
+            None => true,
+            Some(&c) => is_space(c) || c == b'=' || c == 0,
+        }
+}
+
 impl MainCf {
     /// Parses main.cf bytes. Fails where Postfix would be fatal (no `=`, no name).
     pub fn parse(input: &[u8]) -> Result<MainCf, ParseError> {
@@ -109,17 +156,28 @@ impl MainCf {
         }
         let mut recs = Vec::new();
         let mut orphans = Vec::new();
-        for_each_logical(&buf, |sp| {
-            // Offsets and line numbers fit in u32: the length was checked above.
+        Self::index(&buf, 0, &mut recs, &mut orphans)?;
+        Ok(MainCf { buf, recs, orphans })
+    }
+
+    /// Indexes the logical lines of `buf` (text that follows `lines_before` lines) into
+    /// `recs` and `orphans`, with offsets relative to `buf`.
+    fn index(
+        buf: &[u8],
+        lines_before: usize,
+        recs: &mut Vec<Rec>,
+        orphans: &mut Vec<Rec>,
+    ) -> Result<(), ParseError> {
+        for_each_logical_after(buf, lines_before, |sp| {
+            // Offsets and line numbers fit in u32: callers check the document length.
             let r = Rec {
                 start: sp.start as u32,
                 span_end: sp.end as u32,
                 line: sp.line as u32,
                 last_line: sp.last_line as u32,
             };
-            Self::finish(&buf, r, sp.orphan, &mut recs, &mut orphans)
-        })?;
-        Ok(MainCf { buf, recs, orphans })
+            Self::finish(buf, r, sp.orphan, recs, orphans)
+        })
     }
 
     /// Validates a completed logical line and files it.
@@ -134,15 +192,9 @@ impl MainCf {
             orphans.push(r);
             return Ok(());
         }
-        // Fast path without building the logical line: when the start line alone holds
-        // `name =`, the logical line (which begins with it) splits the same way.
+        // Fast path without building the logical line (see starts_with_name_eq).
         let (start, end) = r.range();
-        let first = &buf[start..end];
-        let first = match memchr::memchr(b'\n', first) {
-            Some(i) => &first[..i],
-            None => first,
-        };
-        if split_nameval(until_nul(first)).is_ok() {
+        if starts_with_name_eq(&buf[start..end]) {
             recs.push(r);
             return Ok(());
         }
@@ -205,8 +257,12 @@ impl MainCf {
 
     fn indices_of(&self, name: &str) -> Vec<usize> {
         let n = name.as_bytes();
+        // An entry's name is never empty and never holds whitespace, `=` or NUL.
+        if n.is_empty() || n.iter().any(|&c| is_space(c) || c == b'=' || c == 0) {
+            return Vec::new();
+        }
         (0..self.recs.len())
-            .filter(|&i| name_of(&self.buf, &self.recs[i]) == n)
+            .filter(|&i| name_is(&self.buf, &self.recs[i], n))
             .collect()
     }
 
@@ -279,11 +335,99 @@ impl MainCf {
         out
     }
 
-    /// Replaces the buffer with the spliced one and re-indexes it; on failure nothing changes.
+    /// The logical line (entry or orphan) that holds byte `off`.
+    fn span_at(&self, off: usize) -> Option<(usize, usize)> {
+        [&self.recs, &self.orphans].into_iter().find_map(|v| {
+            let i = v
+                .partition_point(|r| r.start as usize <= off)
+                .checked_sub(1)?;
+            let (start, end) = v[i].range();
+            (off < end).then_some((start, end))
+        })
+    }
+
+    /// Number of lines before `off`, a line start: counted from the last logical line that
+    /// ends at or before it, so the cost is the distance to it.
+    fn lines_before(&self, off: usize) -> usize {
+        let last = [&self.recs, &self.orphans]
+            .into_iter()
+            .filter_map(|v| {
+                let i = v.partition_point(|r| r.span_end as usize <= off);
+                i.checked_sub(1).map(|i| v[i])
+            })
+            .max_by_key(|r| r.span_end);
+        match last {
+            Some(r) => r.last_line as usize + count_lines(&self.buf[r.span_end as usize..off]),
+            None => count_lines(&self.buf[..off]),
+        }
+    }
+
+    /// Applies the splices and re-indexes only the logical lines they touch; on failure
+    /// nothing changes. Falls back to a full re-read where a rewritten part could join its
+    /// neighbours (never the case for this crate's own edits, but cheap to check).
     fn commit(&mut self, splices: Vec<Splice>) -> Result<(), EditError> {
-        let new = apply(&self.buf, splices);
-        let doc = MainCf::parse_vec(new).map_err(EditError::Reparse)?;
-        *self = doc;
+        let len = self.buf.len();
+        let regs = regions(&self.buf, splices, |off| self.span_at(off));
+        let first_start = [&self.recs, &self.orphans]
+            .into_iter()
+            .filter_map(|v| v.first().map(|r| r.start as usize))
+            .min();
+        let mut parts = Vec::with_capacity(regs.len());
+        let mut full = false;
+        let mut new_len = len as i64;
+        for r in &regs {
+            let text = r.new_text(&self.buf);
+            let next_is_continuation = Lines::range(&self.buf, r.end, len)
+                .next()
+                .is_some_and(|l| classify(&self.buf[l.start..l.end]) == LineKind::Continuation);
+            let open_before = first_start.is_some_and(|s| s < r.start);
+            full |= needs_full_reparse(&text, r.end == len, open_before, next_is_continuation);
+            new_len += text.len() as i64 - (r.end - r.start) as i64;
+            parts.push((r.start, r.end, text));
+        }
+        if full || u32::try_from(new_len).is_err() {
+            let mut buf = self.buf.clone();
+            replace_in_place(&mut buf, parts);
+            *self = MainCf::parse_vec(buf).map_err(EditError::Reparse)?;
+            return Ok(());
+        }
+        // Re-read each rewritten part on its own, in new coordinates, before changing anything.
+        let mut fresh = Vec::with_capacity(parts.len());
+        let mut changes = Vec::with_capacity(parts.len());
+        let (mut bytes, mut lines) = (0i64, 0i64);
+        for (start, end, text) in &parts {
+            let before = self.lines_before(*start) as i64 + lines;
+            let (mut recs, mut orphans) = (Vec::new(), Vec::new());
+            // `before` is a line count of the new document, hence not negative.
+            Self::index(text, before as usize, &mut recs, &mut orphans)
+                .map_err(EditError::Reparse)?;
+            let at = *start as i64 + bytes;
+            let moved =
+                |v: Vec<Rec>| -> Vec<Rec> { v.into_iter().map(|r| r.shifted(at, 0)).collect() };
+            fresh.push((moved(recs), moved(orphans)));
+            let c = Change {
+                start: *start,
+                end: *end,
+                bytes: text.len() as i64 - (*end - *start) as i64,
+                lines: count_lines(text) as i64 - count_lines(&self.buf[*start..*end]) as i64,
+            };
+            bytes += c.bytes;
+            lines += c.lines;
+            changes.push(c);
+        }
+        let (recs, orphans): (Vec<Vec<Rec>>, Vec<Vec<Rec>>) = fresh.into_iter().unzip();
+        splice_index(&mut self.recs, &changes, recs);
+        splice_index(&mut self.orphans, &changes, orphans);
+        replace_in_place(&mut self.buf, parts);
+        #[cfg(debug_assertions)]
+        {
+            let full = MainCf::parse(&self.buf);
+            debug_assert!(
+                full.as_ref()
+                    .is_ok_and(|d| d.recs == self.recs && d.orphans == self.orphans),
+                "incremental index differs from a full re-read"
+            );
+        }
         Ok(())
     }
 
@@ -378,5 +522,38 @@ impl MainCf {
         }
         // Turning whole logical entries into comments leaves a valid document.
         self.commit(splices).is_ok()
+    }
+}
+
+/// A rewritten part of the old document: old byte range, and how many bytes and lines the
+/// rewrite added (negative when it removed some).
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    start: usize,
+    end: usize,
+    bytes: i64,
+    lines: i64,
+}
+
+/// Replaces the records inside each change's old range with the re-read ones (already in new
+/// coordinates) and moves every other record by the deltas of the changes before it.
+/// Changes are sorted and disjoint.
+fn splice_index(index: &mut Vec<Rec>, changes: &[Change], fresh: Vec<Vec<Rec>>) {
+    let (mut bytes, mut lines) = (0i64, 0i64);
+    let mut i = 0usize;
+    for (c, new) in changes.iter().zip(fresh) {
+        // index[i..] is still in old coordinates and sorted by start.
+        let lo = i + index[i..].partition_point(|r| (r.start as usize) < c.start);
+        let hi = lo + index[lo..].partition_point(|r| (r.start as usize) < c.end);
+        for r in &mut index[i..lo] {
+            *r = r.shifted(bytes, lines);
+        }
+        i = lo + new.len();
+        index.splice(lo..hi, new);
+        bytes += c.bytes;
+        lines += c.lines;
+    }
+    for r in &mut index[i..] {
+        *r = r.shifted(bytes, lines);
     }
 }

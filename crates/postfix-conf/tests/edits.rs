@@ -216,3 +216,18 @@ fn fuzz_regressions() {
         }
     }
 }
+
+#[test]
+fn names_match_whole_names_only() {
+    let src = b"ab = 1\na = 2\na=b = 3\nab\t= 4\n";
+    let mut d = main_cf(src);
+    // Neither a prefix of another name nor text beyond the name (`=`, blanks) matches.
+    assert!(!d.remove("a=b"));
+    assert!(!d.remove("a "));
+    assert!(!d.remove(""));
+    assert!(!d.remove("abc"));
+    assert!(d.remove("a"));
+    assert_eq!(d.render(), b"ab = 1\nab\t= 4\n");
+    assert!(d.comment_out("ab"));
+    assert_eq!(d.render(), b"#ab = 1\n#ab\t= 4\n");
+}

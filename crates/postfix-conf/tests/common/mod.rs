@@ -81,9 +81,9 @@ pub struct Run {
 pub fn run(main: &[u8], master: Option<&[u8]>, args: &[&str]) -> Option<Run> {
     let bin = postconf()?;
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("main.cf"), main).expect("write main.cf");
+    write_settled(&dir.path().join("main.cf"), main);
     if let Some(m) = master {
-        std::fs::write(dir.path().join("master.cf"), m).expect("write master.cf");
+        write_settled(&dir.path().join("master.cf"), m);
     }
     // Only -n needs it (and -P with -o is the slow one).
     let needs_host = args.contains(&"-n");
@@ -230,4 +230,22 @@ pub fn assert_master_matches(master: &[u8], what: &str) -> Option<Run> {
     let (pc, run) = postconf_p(master)?;
     assert_eq!(crate_p(&doc), pc, "{what}: crate overrides != postconf -P");
     Some(run)
+}
+
+/// Writes a file whose mtime lies a minute in the past: Postfix sleeps until a configuration
+/// file is at least a second old before reading it, which would cost every oracle call one
+/// to two seconds on a file written just now.
+pub fn write_settled(path: &std::path::Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).expect("write config file");
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let f = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open config file");
+    f.set_times(
+        std::fs::FileTimes::new()
+            .set_modified(past)
+            .set_accessed(past),
+    )
+    .expect("set mtime");
 }
