@@ -292,6 +292,34 @@ pub fn txn_error(e: pftls_txn::TxnError) -> CliError {
     c
 }
 
+/// A file of the report: its path, the bytes before and the bytes after.
+type FileEntry<'a> = (String, &'a [u8], &'a [u8]);
+
+/// What both report forms show: per file (path, before, after), whether anything changed,
+/// and the warnings (environment notes first, then the plan's).
+fn report_parts<'a>(
+    planned: &'a Planned,
+    commit: Option<&pftls_txn::CommitReport>,
+) -> ([FileEntry<'a>; 2], bool, Vec<String>) {
+    let plan = &planned.plan;
+    let files = [
+        (
+            planned.files.main_path.display().to_string(),
+            plan.main_before.as_slice(),
+            plan.main_after.as_slice(),
+        ),
+        (
+            planned.files.master_path.display().to_string(),
+            plan.master_before.as_slice(),
+            plan.master_after.as_slice(),
+        ),
+    ];
+    let changed = commit.map_or_else(|| plan.changed(), |c| c.changed);
+    let mut warnings = planned.notes.clone();
+    warnings.extend(plan.warnings.iter().cloned());
+    (files, changed, warnings)
+}
+
 /// The plan/apply report as SPEC's JSON object.
 pub fn report_json(
     planned: &Planned,
@@ -300,18 +328,7 @@ pub fn report_json(
     saved_to: Option<&Path>,
 ) -> serde_json::Value {
     let plan = &planned.plan;
-    let main_path = planned.files.main_path.display().to_string();
-    let master_path = planned.files.master_path.display().to_string();
-    let file_entries = [
-        (&main_path, &plan.main_before, &plan.main_after),
-        (&master_path, &plan.master_before, &plan.master_after),
-    ];
-    let changed = match commit {
-        Some(c) => c.changed,
-        None => plan.changed(),
-    };
-    let mut warnings = planned.notes.clone();
-    warnings.extend(plan.warnings.iter().cloned());
+    let (file_entries, changed, warnings) = report_parts(planned, commit);
     let files: Vec<serde_json::Value> = file_entries
         .iter()
         .map(|(p, b, a)| {
@@ -362,18 +379,7 @@ pub fn report(
     saved_to: Option<&Path>,
 ) -> CliResult<()> {
     let plan = &planned.plan;
-    let main_path = planned.files.main_path.display().to_string();
-    let master_path = planned.files.master_path.display().to_string();
-    let file_entries = [
-        (&main_path, &plan.main_before, &plan.main_after),
-        (&master_path, &plan.master_before, &plan.master_after),
-    ];
-    let changed = match commit {
-        Some(c) => c.changed,
-        None => plan.changed(),
-    };
-    let mut warnings = planned.notes.clone();
-    warnings.extend(plan.warnings.iter().cloned());
+    let (file_entries, changed, warnings) = report_parts(planned, commit);
     match ctx.format {
         Format::Json => {
             print_json(&report_json(planned, dry_run, commit, saved_to));
@@ -395,7 +401,7 @@ pub fn report(
                 );
             }
             for (p, b, a) in file_entries {
-                let d = unified_diff(p, b, a);
+                let d = unified_diff(&p, b, a);
                 if !d.is_empty() {
                     print!("{}", if ctx.color { colorize_diff(&d) } else { d });
                 }
