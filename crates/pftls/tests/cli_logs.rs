@@ -3,6 +3,9 @@
 //! fixture when present.
 
 mod common;
+// The log generator driver is shared with the maillog crate's own tests.
+#[path = "../../maillog/tests/common/mod.rs"]
+mod maillog_common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 
 use chrono::{DateTime, Utc};
 use common::{repo, Sandbox};
+use maillog_common::generate;
 use serde_json::Value;
 
 const OVER: &str = "centos-stream-10/over-hardened";
@@ -41,26 +45,6 @@ fn logs_json(args: &[&str], stdin: Option<&Path>) -> (i32, Value) {
         )
     });
     (out.status.code().unwrap_or(-1), v)
-}
-
-/// Runs scripts/gen-maillog.py; returns its expected totals. Fails loudly without python3.
-fn generate(format: &str, lines: u64, seed: u64, extra: &[&str], out: &Path) -> Value {
-    let script = repo().join("scripts/gen-maillog.py");
-    let o = Command::new("python3")
-        .arg(&script)
-        .arg(format)
-        .args(["--lines", &lines.to_string(), "--seed", &seed.to_string()])
-        .args(extra)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .unwrap_or_else(|e| panic!("python3 is required to run {}: {e}", script.display()));
-    assert!(
-        o.status.success(),
-        "generator failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).expect("generator prints JSON")
 }
 
 /// Asserts that a `logs --format json` report equals the generator's expectations exactly.
