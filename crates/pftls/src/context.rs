@@ -3,9 +3,9 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use pftls_policy::{Catalogue, CryptoFacts, Environment, PostfixVersion};
+use host::Host;
+use pftls_policy::{Catalogue, Environment, PostfixVersion};
 
 use crate::cli::{ColorChoice, Format, Global};
 use crate::error::{CliError, CliResult};
@@ -32,25 +32,13 @@ pub struct Ctx {
     pub quiet: bool,
     /// `--verbose`.
     pub verbose: bool,
-    /// [`Ctx::environment`], computed once per run (it asks postconf and evaluates the
-    /// crypto-policy with OpenSSL).
-    env_cache: std::cell::OnceCell<(Environment, pftls_tls::Baseline, Vec<String>)>,
+    /// [`Ctx::host_target`], computed once per run.
+    target_cache: std::cell::OnceCell<host::Target>,
+    /// [`Ctx::host`], computed once per run.
+    host_cache: std::cell::OnceCell<Host>,
 }
 
-/// main.cf and master.cf as read from disk.
-#[derive(Debug, Clone)]
-pub struct ConfigFiles {
-    /// main.cf path (a symlink is kept as given; the writer follows it).
-    pub main_path: PathBuf,
-    /// master.cf path.
-    pub master_path: PathBuf,
-    /// main.cf bytes.
-    pub main: Vec<u8>,
-    /// master.cf bytes (empty when the file does not exist).
-    pub master: Vec<u8>,
-    /// Whether master.cf exists.
-    pub master_exists: bool,
-}
+pub use host::ConfigFiles;
 
 /// The target Postfix and where its facts came from.
 pub struct Target {
@@ -87,51 +75,19 @@ impl Ctx {
             detailed_exitcode: g.detailed_exitcode,
             quiet: g.quiet,
             verbose: g.verbose,
-            env_cache: std::cell::OnceCell::new(),
+            target_cache: std::cell::OnceCell::new(),
+            host_cache: std::cell::OnceCell::new(),
         }
     }
 
-    /// Reads main.cf (required) and master.cf (optional) from the config directory.
+    /// Reads main.cf (required) and master.cf (optional) from the config directory, fresh
+    /// from disk (saved-plan checks compare against what is there now).
     pub fn read_config(&self) -> CliResult<ConfigFiles> {
-        let main_path = self.config_dir.join("main.cf");
-        let master_path = self.config_dir.join("master.cf");
-        if !self.config_dir.is_dir() {
-            return Err(CliError::new(
-                "config",
-                format!(
-                    "configuration directory {} does not exist (use -c DIR)",
-                    self.config_dir.display()
-                ),
-            )
-            .at(self.config_dir.display().to_string(), None));
-        }
-        let main = std::fs::read(&main_path).map_err(|e| {
-            let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                " (is this the Postfix configuration directory? use -c DIR or PFTLS_CONFIG_DIR)"
-            } else {
-                ""
-            };
-            CliError::new("io", format!("{}: {e}{hint}", main_path.display()))
-                .at(main_path.display().to_string(), None)
-        })?;
-        let (master, master_exists) = match std::fs::read(&master_path) {
-            Ok(b) => (b, true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), false),
-            Err(e) => return Err(io_error(&master_path, &e)),
-        };
-        Ok(ConfigFiles {
-            main_path,
-            master_path,
-            main,
-            master,
-            master_exists,
-        })
+        ConfigFiles::read(&self.config_dir).map_err(host_error)
     }
 
-    /// The target Postfix version and catalogue.
-    pub fn target(&self) -> CliResult<Target> {
-        let mut warnings = Vec::new();
-        let flag = match &self.version_flag {
+    fn host_options(&self) -> CliResult<host::HostOptions> {
+        let version = match &self.version_flag {
             Some(v) => Some(v.parse::<PostfixVersion>().map_err(|e| {
                 let mut err = CliError::new("usage", e.to_string());
                 err.exit = crate::error::EXIT_USAGE;
@@ -139,70 +95,47 @@ impl Ctx {
             })?),
             None => None,
         };
-        // An explicit --postfix-version means the built-in data of that version: no postconf
-        // process (fleets and benchmarks), and it works for versions other than the installed one.
-        let installed = if flag.is_some() {
-            None
-        } else {
-            postconf_defaults(&self.config_dir)
-        };
-        let (version, catalogue) = match (flag, installed) {
-            (Some(v), Some((iv, text))) if (iv.major, iv.minor) == (v.major, v.minor) => {
-                (v, Catalogue::from_postconf_d(&text, v))
-            }
-            (Some(v), _) => (v, Catalogue::builtin(v)),
-            (None, Some((iv, text))) => (iv, Catalogue::from_postconf_d(&text, iv)),
-            (None, None) => {
-                let v = PostfixVersion::NEWEST_KNOWN;
-                warnings.push(format!(
-                    "postconf not found: assuming Postfix {} (the newest version pftls knows); use --postfix-version to target another",
-                    v.line()
-                ));
-                (v, Catalogue::builtin(v))
-            }
-        };
-        if version < PostfixVersion::OLDEST_SUPPORTED {
-            warnings.push(format!(
-                "Postfix {version} is older than the oldest version pftls supports ({}); results may be wrong",
-                PostfixVersion::OLDEST_SUPPORTED.line()
-            ));
-        }
-        Ok(Target {
+        Ok(host::HostOptions {
+            config_dir: self.config_dir.clone(),
+            crypto_dir: self.crypto_dir.clone(),
             version,
-            catalogue,
-            warnings,
         })
     }
 
-    /// Crypto-policy facts for the planner, plus the baseline description.
-    pub fn crypto(&self, version: PostfixVersion) -> CliResult<(CryptoFacts, pftls_tls::Baseline)> {
-        let baseline = crate::crypto::baseline(&self.crypto_dir)?;
-        let facts = crate::crypto::facts(&baseline, version);
-        Ok((facts, baseline))
+    /// The target Postfix and crypto-policy, discovered once per run (asks postconf and
+    /// evaluates the crypto-policy with OpenSSL); works without a configuration directory.
+    pub fn host_target(&self) -> CliResult<&host::Target> {
+        if let Some(t) = self.target_cache.get() {
+            return Ok(t);
+        }
+        let t = host::Target::discover(&self.host_options()?).map_err(host_error)?;
+        Ok(self.target_cache.get_or_init(|| t))
+    }
+
+    /// The host model, discovered once per run: every command is a view over it.
+    pub fn host(&self) -> CliResult<&Host> {
+        if let Some(h) = self.host_cache.get() {
+            return Ok(h);
+        }
+        let target = self.host_target()?.clone();
+        let h = Host::discover_with(&self.host_options()?, target).map_err(host_error)?;
+        Ok(self.host_cache.get_or_init(|| h))
+    }
+
+    /// The target Postfix version and catalogue.
+    pub fn target(&self) -> CliResult<Target> {
+        let t = self.host_target()?;
+        Ok(Target {
+            version: t.version,
+            catalogue: t.catalogue.clone(),
+            warnings: t.notes.clone(),
+        })
     }
 
     /// The planner's environment (target + crypto-policy), with notes for the user.
     pub fn environment(&self) -> CliResult<(Environment, pftls_tls::Baseline, Vec<String>)> {
-        if let Some(cached) = self.env_cache.get() {
-            return Ok(cached.clone());
-        }
-        let computed = self.compute_environment()?;
-        let _ = self.env_cache.set(computed.clone());
-        Ok(computed)
-    }
-
-    fn compute_environment(&self) -> CliResult<(Environment, pftls_tls::Baseline, Vec<String>)> {
-        let target = self.target()?;
-        let (crypto, baseline) = self.crypto(target.version)?;
-        Ok((
-            Environment {
-                version: target.version,
-                catalogue: target.catalogue,
-                crypto,
-            },
-            baseline,
-            target.warnings,
-        ))
+        let t = self.host_target()?;
+        Ok((t.environment(), t.baseline.clone(), t.notes.clone()))
     }
 
     /// The policy search path.
@@ -223,21 +156,21 @@ pub fn io_error(path: &Path, e: &std::io::Error) -> CliError {
     CliError::new("io", format!("{}: {e}", path.display())).at(path.display().to_string(), None)
 }
 
-/// `postconf -d` of the installed Postfix, with its version; None when postconf is absent.
-/// With `-c DIR`, postconf also lists the per-transport parameters of DIR's master.cf services.
-fn postconf_defaults(config_dir: &Path) -> Option<(PostfixVersion, String)> {
-    let mut cmd = Command::new("postconf");
-    if config_dir.join("master.cf").is_file() {
-        cmd.arg("-c").arg(config_dir);
+/// Maps a host-discovery error to a CLI error naming the file (and line).
+pub fn host_error(e: host::HostError) -> CliError {
+    use host::HostError as E;
+    match &e {
+        E::NoConfigDir(p) => {
+            CliError::new("config", e.to_string()).at(p.display().to_string(), None)
+        }
+        E::Io { path, .. } => {
+            CliError::new("io", e.to_string()).at(path.display().to_string(), None)
+        }
+        E::Parse { path, line, .. } => {
+            CliError::new("config", e.to_string()).at(path.display().to_string(), Some(*line))
+        }
+        E::Crypto { path, .. } => {
+            CliError::new("environment", e.to_string()).at(path.display().to_string(), None)
+        }
     }
-    let out = cmd.arg("-d").output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let version = text
-        .lines()
-        .find_map(|l| l.strip_prefix("mail_version = "))
-        .and_then(|v| v.parse().ok())?;
-    Some((version, text))
 }

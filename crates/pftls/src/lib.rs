@@ -6,7 +6,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod context;
-pub mod crypto;
+pub use host::crypto;
 pub mod error;
 pub mod guard;
 pub mod output;

@@ -88,3 +88,52 @@ pub fn first_sentence(s: &str) -> &str {
         None => s,
     }
 }
+
+/// Prints a typed report as pretty JSON. A serialisation failure (a map with non-string keys,
+/// which no report has) is printed as a JSON error object, never as silent `null`s.
+pub fn print_report<T: serde::Serialize>(v: &T) {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => println!(
+            "{{\"error\":{{\"kind\":\"internal\",\"message\":{:?}}}}}",
+            e.to_string()
+        ),
+    }
+}
+
+/// The topology as text lines: listener, role, effective TLS level and where it comes from,
+/// and the reason for the role. `locate` turns a source into `FILE:LINE`.
+pub fn topology_lines(host: &host::Host) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in &host.topology.listeners {
+        if l.role == pftls_policy::Role::Other && l.tls.is_none() {
+            continue;
+        }
+        let tls = match &l.tls {
+            Some(t) => {
+                let at = host
+                    .locate(&t.source)
+                    .unwrap_or_else(|| t.source.to_string());
+                let via = if t.via.is_empty() {
+                    String::new()
+                } else {
+                    format!(" via {}", t.via.join(", "))
+                };
+                format!("tls {} ({} from {at}{via})", t.level, t.decided_by)
+            }
+            None => "-".into(),
+        };
+        let deep = match l.deep_protocol_tests {
+            Some(true) => ", deep protocol tests on",
+            Some(false) => ", deep protocol tests off",
+            None => "",
+        };
+        out.push(format!(
+            "  {:<28} {:<11} {tls}",
+            l.service.to_string(),
+            l.role.keyword()
+        ));
+        out.push(format!("  {:<28} {:<11} {}{deep}", "", "", l.reason));
+    }
+    out
+}

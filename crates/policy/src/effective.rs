@@ -153,6 +153,16 @@ impl<'a> ConfigView<'a> {
         postfix_conf::expand::expand(&raw, &lookup).map_err(|e| e.to_string())
     }
 
+    /// [`ConfigView::value`] addressed by a typed scope.
+    pub fn value_in(&self, scope: &postfix_conf::Scope, name: &str) -> Effective {
+        self.value(&scope.to_string(), name)
+    }
+
+    /// [`ConfigView::expanded`] addressed by a typed scope.
+    pub fn expanded_in(&self, scope: &postfix_conf::Scope, name: &str) -> Result<String, String> {
+        self.expanded(&scope.to_string(), name)
+    }
+
     /// A closure giving expanded effective values for `scope` (None when unknown and unset).
     pub fn resolver(&'a self, scope: &'a str) -> impl Fn(&str) -> Option<String> + 'a {
         move |name: &str| {

@@ -25,16 +25,22 @@ mod error;
 pub mod expand;
 mod incremental;
 mod lines;
+pub mod listener;
 mod main_cf;
 mod master_cf;
 mod nameval;
+pub mod scope;
 mod splice;
 mod validate;
+mod version;
 
 pub use error::{EditError, LineNo, ParseError, Warning};
 pub use lines::LineKind;
+pub use listener::{ListenAddress, ListenHost};
 pub use main_cf::{Entry, MainCf};
 pub use master_cf::{MasterCf, Override, Service};
+pub use scope::{Scope, ServiceKey, ServiceKeyError};
+pub use version::{PostfixVersion, VersionError};
 
 /// Collapse whitespace runs like postconf's display (for comparisons with postconf output):
 /// split on space, tab, CR and LF and join with one space.

@@ -55,6 +55,11 @@ impl Service {
         format!("{}/{}", self.name, self.kind)
     }
 
+    /// The typed `name/kind` key.
+    pub fn service_key(&self) -> crate::ServiceKey {
+        crate::ServiceKey::new(self.name.clone(), self.kind.clone())
+    }
+
     /// Last wins per name, sorted by name (as postconf -P shows them).
     pub fn effective_overrides(&self) -> Vec<Override> {
         let mut last: HashMap<&str, &Override> = HashMap::new();

@@ -1,6 +1,6 @@
 //! `pftls plan` and `pftls apply` (also `--dry-run` and `--plan FILE`): one [`Plan`] behind all.
 
-use pftls_policy::{make_plan, Plan, PlanError, Policy};
+use pftls_policy::{Plan, PlanError, Policy};
 use pftls_txn::{FileChange, SnapshotMeta, SnapshotStore};
 use std::path::Path;
 
@@ -128,17 +128,15 @@ pub fn plan_error(e: PlanError, files: &ConfigFiles) -> CliError {
 
 /// Reads the config and plans the given policies.
 pub fn plan_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Planned> {
-    let files = ctx.read_config()?;
-    let (env, _baseline, notes) = ctx.environment()?;
+    let host = ctx.host()?;
     let policies = load_policies(ctx, specs)?;
-    let plan = make_plan(&files.main, &files.master, &policies, &env)
-        .map_err(|e| plan_error(e, &files))?;
+    let plan = host::plan::plan(host, &policies).map_err(|e| plan_error(e, &host.files))?;
     Ok(Planned {
         plan,
-        files,
-        notes,
-        crypto_source: env.crypto.source.clone(),
-        version: env.version.to_string(),
+        files: host.files.clone(),
+        notes: host.notes.clone(),
+        crypto_source: host.crypto.source.clone(),
+        version: host.version.to_string(),
         findings: Vec::new(),
         fixed: Vec::new(),
         introduced: Vec::new(),

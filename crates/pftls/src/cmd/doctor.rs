@@ -10,8 +10,7 @@ use pftls_tls::{builtin_profiles, load_profiles_json, ClientProfile};
 use crate::cli::Format;
 use crate::context::{read_file, Ctx};
 use crate::error::{CliError, CliResult};
-use crate::output::{bold, print_json, severity};
-use crate::parse::parse_both;
+use crate::output::{bold, print_report, severity, topology_lines};
 
 /// Exit code when findings reach `--fail-on`.
 pub const EXIT_FINDINGS: i32 = 3;
@@ -61,18 +60,37 @@ pub struct DoctorArgs {
     pub mta_sts_policy: Option<PathBuf>,
 }
 
+/// `doctor --format json`.
+#[derive(serde::Serialize)]
+struct DoctorReport<'a> {
+    postfix_version: String,
+    crypto_policy: &'a str,
+    config_dir: String,
+    findings: &'a [Finding],
+    counts: Counts,
+    warnings: &'a [String],
+    /// Addition: every master.cf service with its role and effective TLS level.
+    topology: &'a host::topology::Topology,
+}
+
+#[derive(serde::Serialize)]
+struct Counts {
+    error: usize,
+    warning: usize,
+    info: usize,
+}
+
 /// Runs `doctor`.
 pub fn run(ctx: &Ctx, args: &DoctorArgs) -> CliResult<i32> {
-    let files = ctx.read_config()?;
-    let (env, baseline, notes) = ctx.environment()?;
-    let (main, master) = parse_both(&files)?;
+    let host = ctx.host()?;
+    let (baseline, notes) = (&host.baseline, &host.notes);
     let profiles = profiles(args)?;
     let input = DoctorInput {
-        main: &main,
-        master: &master,
-        catalogue: &env.catalogue,
-        version: env.version,
-        baseline: &baseline,
+        main: &host.main,
+        master: &host.master,
+        catalogue: &host.catalogue,
+        version: host.version,
+        baseline,
         profiles: &profiles,
         options: DoctorOptions {
             check_files: !args.no_file_checks,
@@ -86,19 +104,28 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> CliResult<i32> {
     let (errors, warnings, infos) = counts(&findings);
 
     match ctx.format {
-        Format::Json => print_json(&serde_json::json!({
-            "postfix_version": env.version.to_string(),
-            "crypto_policy": baseline.source,
-            "config_dir": ctx.config_dir.display().to_string(),
-            "findings": findings,
-            "counts": { "error": errors, "warning": warnings, "info": infos },
-            "warnings": notes,
-        })),
+        Format::Json => print_report(&DoctorReport {
+            postfix_version: host.version.to_string(),
+            crypto_policy: &baseline.source,
+            config_dir: ctx.config_dir.display().to_string(),
+            findings: &findings,
+            counts: Counts {
+                error: errors,
+                warning: warnings,
+                info: infos,
+            },
+            warnings: notes,
+            topology: &host.topology,
+        }),
         Format::Text => {
-            for n in &notes {
+            for n in notes {
                 eprintln!("warning: {n}");
             }
-            print_text(ctx, &findings, &env.version.to_string(), &baseline.source);
+            print_text(ctx, &findings, &host.version.to_string(), &baseline.source);
+            println!("\n{}", bold("listeners", ctx.color));
+            for l in topology_lines(host) {
+                println!("{l}");
+            }
         }
     }
     let failed = args

@@ -142,7 +142,7 @@ pub fn run(ctx: &Ctx, args: &MtaStsArgs) -> CliResult<i32> {
 
 fn run_generate(ctx: &Ctx, args: &MtaStsArgs) -> CliResult<i32> {
     let needs_config = args.domain.is_none() || args.mx.is_empty() || args.cert.is_none();
-    let cfg = needs_config.then(|| server_config(ctx));
+    let cfg = needs_config.then(|| server_config(ctx, 25));
     // The domain and MX names cannot be guessed: without the configuration they must be given.
     let from_cfg = |what: &str| -> CliResult<&ServerConfig> {
         match &cfg {
@@ -266,7 +266,7 @@ fn run_check(ctx: &Ctx, args: &MtaStsArgs, file: &Path) -> CliResult<i32> {
     let bytes = std::fs::read(file).map_err(|e| io_error(file, &e))?;
     let mut check: PolicyCheck = check_policy(&bytes);
     // The configuration is optional here: it only supplies the default certificate and domain.
-    let cfg = (args.cert.is_none() || args.domain.is_none()).then(|| server_config(ctx));
+    let cfg = (args.cert.is_none() || args.domain.is_none()).then(|| server_config(ctx, 25));
     let mut warnings = Vec::new();
     let domain = match &args.domain {
         Some(d) => Some(normalize_domain(d).map_err(|e| usage_error(format!("--domain: {e}")))?),

@@ -47,17 +47,15 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
         }
         PoliciesCmd::Check { files } => {
             let (env, _, _) = ctx.environment()?;
-            let config = ctx.read_config().ok();
-            let master = config.as_ref().and_then(|c| {
-                postfix_conf::MasterCf::parse(&c.master)
-                    .ok()
-                    .filter(|_| c.master_exists)
-            });
+            // Without a (parseable) configuration, policies are checked against the target
+            // version only.
+            let host = ctx.host().ok();
+            let master = host.filter(|h| h.files.master_exists).map(|h| &h.master);
             let mut results = Vec::new();
             let mut failed = false;
             for f in files {
                 let errors: Vec<String> = match search.load(f) {
-                    Ok(p) => pftls_policy::validate::validate(&p, &env, master.as_ref())
+                    Ok(p) => pftls_policy::validate::validate(&p, &env, master)
                         .iter()
                         .map(|e| e.to_string())
                         .collect(),

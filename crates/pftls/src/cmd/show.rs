@@ -6,8 +6,7 @@ use pftls_policy::{ConfigView, Effective, Source};
 use crate::cli::{Format, ShowArgs};
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::{bold, print_json};
-use crate::parse::parse_both;
+use crate::output::{bold, print_report, topology_lines};
 
 /// The smtpd parameters whose effective per-service value `show` reports for inbound services.
 pub const SERVICE_TLS_PARAMS: &[&str] = &[
@@ -26,38 +25,76 @@ pub const SERVICE_TLS_PARAMS: &[&str] = &[
     "smtpd_tls_loglevel",
 ];
 
+/// One row of `show --format json`.
+#[derive(serde::Serialize)]
+pub struct ParamRow {
+    /// `main` or `SERVICE/TYPE`.
+    pub scope: String,
+    /// Parameter name.
+    pub name: String,
+    /// Raw value.
+    pub value: String,
+    /// `main.cf:N`, `master.cf:N`, `default` or `unset`.
+    pub source: String,
+    /// True for a service row whose value is not a master.cf `-o` of that service (inherited
+    /// from main.cf or the default): such rows are absent from `postconf -P`.
+    pub inherited: bool,
+}
+
+/// `show --format json`.
+#[derive(serde::Serialize)]
+pub struct ShowReport<'a> {
+    /// Target version.
+    pub postfix_version: String,
+    /// Configuration directory.
+    pub config_dir: String,
+    /// The effective parameters.
+    pub parameters: Vec<ParamRow>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Every master.cf service with its role and effective TLS level.
+    pub topology: &'a host::topology::Topology,
+}
+
 /// Runs `show`.
 pub fn run(ctx: &Ctx, args: &ShowArgs) -> CliResult<i32> {
-    let files = ctx.read_config()?;
-    let target = ctx.target()?;
-    let (main, master) = parse_both(&files)?;
-    let view = ConfigView::new(&main, &master, &target.catalogue);
+    let host = ctx.host()?;
+    let (main, master) = (&host.main, &host.master);
+    let view = host.view();
     let params = collect(&view, args.all);
+    let notes = warnings(main, master, &host.notes);
 
     match ctx.format {
         Format::Json => {
-            let list: Vec<serde_json::Value> = params
+            let parameters = params
                 .iter()
-                .map(|e| {
-                    serde_json::json!({
-                        "scope": e.scope, "name": e.name, "value": e.value, "source": e.source.to_string(),
-                    })
+                .map(|e| ParamRow {
+                    scope: e.scope.clone(),
+                    name: e.name.clone(),
+                    value: e.value.clone(),
+                    source: e.source.to_string(),
+                    inherited: e.scope != "main" && !matches!(e.source, Source::Master(_)),
                 })
                 .collect();
-            print_json(&serde_json::json!({
-                "postfix_version": target.version.to_string(),
-                "config_dir": ctx.config_dir.display().to_string(),
-                "parameters": list,
-                "warnings": warnings(&main, &master, &target.warnings),
-            }));
+            print_report(&ShowReport {
+                postfix_version: host.version.to_string(),
+                config_dir: ctx.config_dir.display().to_string(),
+                parameters,
+                warnings: notes,
+                topology: &host.topology,
+            });
         }
         Format::Text => {
             println!(
                 "{} {} — Postfix {}",
                 bold("pftls show", ctx.color),
                 ctx.config_dir.display(),
-                target.version
+                host.version
             );
+            println!("\n{}", bold("listeners", ctx.color));
+            for l in topology_lines(host) {
+                println!("{l}");
+            }
             let width = params
                 .iter()
                 .map(|e| e.name.len())
@@ -94,7 +131,7 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> CliResult<i32> {
                     e.name, value, e.source, inherited
                 );
             }
-            for w in warnings(&main, &master, &target.warnings) {
+            for w in notes {
                 eprintln!("warning: {w}");
             }
         }

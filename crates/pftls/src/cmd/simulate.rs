@@ -11,7 +11,7 @@ use clap::Args;
 use openssl::nid::Nid;
 use openssl::pkey::Id;
 use openssl::x509::X509;
-use pftls_policy::{make_plan, Catalogue, ConfigView, Environment, Plan};
+use pftls_policy::{Catalogue, ConfigView, Environment, Plan};
 use pftls_tls::keys::load_cert_spec;
 use pftls_tls::server_model::{FAILURE_ENCRYPT, FAILURE_MAY, FAILURE_NONE};
 use pftls_tls::{
@@ -772,17 +772,23 @@ pub fn select_clients(ids: &[String], file: Option<&Path>) -> CliResult<Vec<Clie
 /// Runs `simulate`.
 pub fn run(ctx: &Ctx, args: &SimulateArgs) -> CliResult<i32> {
     let clients = select_clients(&args.clients, args.client_profiles.as_deref())?;
-    let files = ctx.read_config()?;
-    let (env, baseline, mut warnings) = ctx.environment()?;
+    let host = ctx.host()?;
+    let env = host.environment();
+    let baseline = &host.baseline;
+    let mut warnings = host.notes.clone();
+    let files = &host.files;
     let main_name = files.main_path.display().to_string();
     let master_name = files.master_path.display().to_string();
-    let before = Docs::parse(&files.main, &files.master, &main_name, &master_name)?;
+    let before = Docs {
+        main: host.main.clone(),
+        master: host.master.clone(),
+    };
     let plan = if args.policies.is_empty() {
         None
     } else {
         let policies = crate::cmd::apply::load_policies(ctx, &args.policies)?;
-        let plan = make_plan(&files.main, &files.master, &policies, &env)
-            .map_err(|e| crate::cmd::apply::plan_error(e, &files))?;
+        let plan = host::plan::plan(host, &policies)
+            .map_err(|e| crate::cmd::apply::plan_error(e, files))?;
         Some(plan)
     };
     let after = match &plan {
@@ -798,7 +804,7 @@ pub fn run(ctx: &Ctx, args: &SimulateArgs) -> CliResult<i32> {
         &before,
         after.as_ref(),
         &env.catalogue,
-        &baseline,
+        baseline,
         env.version,
         &clients,
     );

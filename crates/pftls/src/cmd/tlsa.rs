@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use host::Scope;
 use openssl::x509::{X509NameRef, X509VerifyResult};
-use pftls_policy::ConfigView;
 use pftls_tls::mta_sts::{key_file_record, normalize_domain, server_chains, ServerChain};
 use pftls_tls::tlsa::{tlsa_2_1_1, tlsa_3_1_1, TlsaRecord};
 
@@ -15,7 +15,6 @@ use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::output::{bold, print_json};
-use crate::parse::parse_both;
 
 /// The rollover advice printed with every run.
 pub const ROLLOVER_ADVICE: &str =
@@ -58,21 +57,21 @@ pub struct ServerConfig {
     pub cert_source: String,
 }
 
-/// Reads myhostname, mydomain and the certificate files from the configuration directory.
-pub fn server_config(ctx: &Ctx) -> CliResult<ServerConfig> {
-    let files = ctx.read_config()?;
-    let target = ctx.target()?;
-    let (main, master) = parse_both(&files)?;
-    let view = ConfigView::new(&main, &master, &target.catalogue);
-    let main_path = files.main_path.display().to_string();
+/// Reads myhostname, mydomain and the certificate files of the smtpd that answers on `port`
+/// (its master.cf `-o` overrides first, then main.cf): the record must match what that port
+/// presents, not main.cf's certificate.
+pub fn server_config(ctx: &Ctx, port: u16) -> CliResult<ServerConfig> {
+    let host = ctx.host()?;
+    let view = host.view();
+    let main_path = host.files.main_path.display().to_string();
     let get = |name: &str| -> CliResult<String> {
-        view.expanded("main", name).map_err(|e| {
-            let line = main.get(name).map(|e| e.line);
+        view.expanded_in(&Scope::Main, name).map_err(|e| {
+            let line = host.main.get(name).map(|e| e.line);
             CliError::new("config", format!("{name}: {e}")).at(main_path.clone(), line)
         })
     };
     let myhostname = get("myhostname")?.trim().to_string();
-    let mydomain = if main.get("mydomain").is_some() {
+    let mydomain = if host.main.get("mydomain").is_some() {
         get("mydomain")?.trim().to_string()
     } else {
         // Postfix's default: $myhostname minus its first component ("localdomain" if none).
@@ -81,33 +80,19 @@ pub fn server_config(ctx: &Ctx) -> CliResult<ServerConfig> {
             _ => "localdomain".to_string(),
         }
     };
-    let split = |v: &str| -> Vec<PathBuf> {
-        v.split([',', ' ', '\t', '\n', '\r'])
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from)
-            .collect()
+    let (scope, listener) = match host.topology.smtpd_for_port(port) {
+        Some(l) => (l.scope.clone(), l.service.to_string()),
+        None => (Scope::Main, "main.cf".to_string()),
     };
-    let chain_files = split(&get("smtpd_tls_chain_files").unwrap_or_default());
-    let (cert_groups, cert_source) = if !chain_files.is_empty() {
-        (vec![chain_files], "smtpd_tls_chain_files".to_string())
-    } else {
-        let mut groups = Vec::new();
-        let mut names = Vec::new();
-        for p in ["smtpd_tls_cert_file", "smtpd_tls_eccert_file"] {
-            let v = get(p).unwrap_or_default();
-            let v = v.trim();
-            if !v.is_empty() {
-                groups.push(vec![PathBuf::from(v)]);
-                names.push(p);
-            }
-        }
-        (groups, names.join(", "))
-    };
+    let choice = host::certs::server_certs(&view, &scope).map_err(|e| {
+        CliError::new("config", e.to_string())
+            .at(host.files.master_path.display().to_string(), None)
+    })?;
     Ok(ServerConfig {
         myhostname,
         mydomain,
-        cert_groups,
-        cert_source,
+        cert_groups: choice.groups,
+        cert_source: format!("{} of {listener}", choice.source),
     })
 }
 
@@ -187,7 +172,7 @@ fn chain_entries(chains: &[ServerChain], warnings: &mut Vec<String>) -> CliResul
 /// Runs `tlsa`.
 pub fn run(ctx: &Ctx, args: &TlsaArgs) -> CliResult<i32> {
     let cfg = if args.host.is_none() || args.cert.is_none() {
-        Some(server_config(ctx)?)
+        Some(server_config(ctx, args.port)?)
     } else {
         None
     };

@@ -6,12 +6,13 @@ use pftls_policy::{CryptoFacts, PostfixVersion};
 use pftls_tls::protocols::{floor_to_postfix, Protocol};
 use pftls_tls::Baseline;
 
-use crate::error::{CliError, CliResult};
+use crate::HostError;
 
 /// Reads the crypto-policies tree at `root`, or OpenSSL's defaults when there is none.
-pub fn baseline(root: &Path) -> CliResult<Baseline> {
-    Baseline::load(root).map_err(|e| {
-        CliError::new("environment", e.to_string()).at(root.display().to_string(), None)
+pub fn baseline(root: &Path) -> Result<Baseline, HostError> {
+    Baseline::load(root).map_err(|e| HostError::Crypto {
+        path: root.to_path_buf(),
+        message: e.to_string(),
     })
 }
 
