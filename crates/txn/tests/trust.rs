@@ -355,8 +355,8 @@ fn snapshots_belong_to_their_instance() {
     let ids = |s: &SnapshotStore| -> Vec<String> {
         s.list().unwrap().into_iter().map(|i| i.id).collect()
     };
-    assert_eq!(ids(&a_store), [a.id.clone()]);
-    assert_eq!(ids(&b_store), [b.id.clone()]);
+    assert_eq!(ids(&a_store), [a.id.as_str()]);
+    assert_eq!(ids(&b_store), [b.id.as_str()]);
     assert_eq!(all.list_all().unwrap().len(), 2);
     assert_eq!(
         b_store.latest(Some(Action::Apply)).unwrap().unwrap().id,
@@ -364,7 +364,7 @@ fn snapshots_belong_to_their_instance() {
     );
     // Pruning A keeps B's snapshots.
     let a2 = apply(&env, &a_store, "a = 2\n").backup.unwrap();
-    assert_eq!(a_store.prune(1).unwrap(), [a.id.clone()]);
+    assert_eq!(a_store.prune(1).unwrap(), [a.id.as_str()]);
     assert_eq!(ids(&a_store), [a2.id]);
     assert_eq!(ids(&b_store), [b.id]);
 }
