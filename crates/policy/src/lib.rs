@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 pub mod effective;
+pub mod limits;
 pub mod locate;
 pub mod plan;
 pub mod policy;

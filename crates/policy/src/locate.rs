@@ -12,6 +12,59 @@ pub struct Pos {
     pub column: usize,
 }
 
+/// Every key position of a document, indexed in one pass, so that a policy with thousands of
+/// settings (or errors) is located in linear time rather than one scan per key.
+#[derive(Debug, Default)]
+pub struct Locator {
+    /// Path (keys joined with NUL) → first position.
+    keys: std::collections::HashMap<String, Pos>,
+}
+
+impl Locator {
+    /// Index the block-style keys of `text`.
+    pub fn new(text: &str) -> Locator {
+        let mut keys = std::collections::HashMap::new();
+        // (indent, path so far) of the enclosing keys.
+        let mut stack: Vec<(usize, String)> = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let trimmed = raw.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("---") {
+                continue;
+            }
+            let indent = raw.len() - trimmed.len();
+            let Some(key) = key_of(trimmed) else {
+                continue;
+            };
+            while stack.last().is_some_and(|(ind, _)| *ind >= indent) {
+                stack.pop();
+            }
+            let path = match stack.last() {
+                Some((_, parent)) => format!("{parent}\0{key}"),
+                None => key,
+            };
+            keys.entry(path.clone()).or_insert(Pos {
+                line: i + 1,
+                column: indent + 1,
+            });
+            stack.push((indent, path));
+        }
+        Locator { keys }
+    }
+
+    /// Position of the key at `path`, if present in block style.
+    pub fn locate(&self, path: &[&str]) -> Option<Pos> {
+        self.keys.get(&path.join("\0")).copied()
+    }
+
+    /// Position of `path`, falling back to shorter prefixes, then to line 1.
+    pub fn locate_or_parent(&self, path: &[&str]) -> Pos {
+        (1..=path.len())
+            .rev()
+            .find_map(|n| self.locate(&path[..n]))
+            .unwrap_or(Pos { line: 1, column: 1 })
+    }
+}
+
 /// Position of the key at `path` (e.g. `["services", "smtp/inet", "smtpd_tls_security_level"]`),
 /// or of the deepest prefix of it that was found.
 pub fn locate(text: &str, path: &[&str]) -> Option<Pos> {
@@ -118,5 +171,22 @@ mod tests {
             locate_or_parent(DOC, &["main", "nope"]),
             Pos { line: 3, column: 1 }
         );
+    }
+
+    #[test]
+    fn locator_agrees_with_locate() {
+        let loc = Locator::new(DOC);
+        for path in [
+            &["main"][..],
+            &["main", "smtpd_tls_loglevel"],
+            &["main", "quoted_key"],
+            &["services", "smtp/inet", "smtpd_tls_security_level"],
+            &["services", "submission/inet", "smtpd_tls_security_level"],
+            &["main", "smtp/inet"],
+            &["nope"],
+        ] {
+            assert_eq!(loc.locate(path), locate(DOC, path), "{path:?}");
+            assert_eq!(loc.locate_or_parent(path), locate_or_parent(DOC, path));
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use crate::locate::{locate_or_parent, Pos};
+use crate::locate::{Locator, Pos};
 use crate::version::VersionReq;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
@@ -176,6 +176,7 @@ pub fn parse_policy(
     expected_name: Option<&str>,
 ) -> Result<Policy, PolicyErrors> {
     let file = origin.display_name(expected_name.unwrap_or("policy"));
+    crate::limits::check(text, &file)?;
     let raw: RawPolicy = serde_yaml::from_str(text).map_err(|e| {
         let (line, column) = e
             .location()
@@ -185,21 +186,17 @@ pub fn parse_policy(
             file: file.clone(),
             line,
             column,
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            message: crate::limits::yaml_message(&e.to_string()),
         }])
     })?;
+    let loc = Locator::new(text);
     let file = origin.display_name(&raw.name);
     let mut errors = Vec::new();
     if let Some(expected) = expected_name {
         if raw.name != expected {
             errors.push(PolicyError::at(
                 &file,
-                locate_or_parent(text, &["name"]),
+                loc.locate_or_parent(&["name"]),
                 format!(
                     "policy name {:?} must equal the file name without .yaml ({expected:?})",
                     raw.name
@@ -215,7 +212,7 @@ pub fn parse_policy(
     {
         errors.push(PolicyError::at(
             &file,
-            locate_or_parent(text, &["name"]),
+            loc.locate_or_parent(&["name"]),
             format!(
                 "policy name {:?} must be non-empty and use only letters, digits, '-' and '_'",
                 raw.name
@@ -228,14 +225,14 @@ pub fn parse_policy(
         Some(Err(e)) => {
             errors.push(PolicyError::at(
                 &file,
-                locate_or_parent(text, &["requires_postfix"]),
+                loc.locate_or_parent(&["requires_postfix"]),
                 e.to_string(),
             ));
             None
         }
     };
     let main = match &raw.main {
-        Some(m) => settings(text, &file, &["main"], m, &mut errors),
+        Some(m) => settings(&loc, &file, &["main"], m, &mut errors),
         None => Vec::new(),
     };
     let mut services = Vec::new();
@@ -250,12 +247,12 @@ pub fn parse_policy(
             let Some(key) = k.as_str() else {
                 errors.push(PolicyError::at(
                     &file,
-                    locate_or_parent(text, &[section]),
+                    loc.locate_or_parent(&[section]),
                     "service keys must be strings like \"submission/inet\"",
                 ));
                 continue;
             };
-            let pos = locate_or_parent(text, &[section, key]);
+            let pos = loc.locate_or_parent(&[section, key]);
             let Value::Mapping(m) = v else {
                 errors.push(PolicyError::at(
                     &file,
@@ -264,7 +261,7 @@ pub fn parse_policy(
                 ));
                 continue;
             };
-            let settings = settings(text, &file, &[section, key], m, &mut errors);
+            let settings = settings(&loc, &file, &[section, key], m, &mut errors);
             services.push(ServiceSettings {
                 key: key.to_string(),
                 optional,
@@ -288,7 +285,7 @@ pub fn parse_policy(
 }
 
 fn settings(
-    text: &str,
+    loc: &Locator,
     file: &str,
     path: &[&str],
     map: &Mapping,
@@ -299,14 +296,14 @@ fn settings(
         let Some(name) = k.as_str() else {
             errors.push(PolicyError::at(
                 file,
-                locate_or_parent(text, path),
+                loc.locate_or_parent(path),
                 "parameter names must be strings",
             ));
             continue;
         };
         let mut p = path.to_vec();
         p.push(name);
-        let pos = locate_or_parent(text, &p);
+        let pos = loc.locate_or_parent(&p);
         match scalar_value(v) {
             Ok(value) => out.push(Setting {
                 name: name.to_string(),
@@ -452,10 +449,17 @@ pub fn builtin_names() -> Vec<&'static str> {
 
 /// Reads and parses one policy file; its name must equal the file stem.
 pub fn load_file(path: &Path) -> Result<Policy, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Read {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    // Non-blocking, regular files only, size-limited; the error never quotes the file.
+    let text =
+        pftls_safe_read::read_to_string(path, pftls_safe_read::Kind::Policy).map_err(|e| {
+            LoadError::Read {
+                path: path.display().to_string(),
+                message: e
+                    .to_string()
+                    .trim_start_matches(&format!("{}: ", path.display()))
+                    .to_string(),
+            }
+        })?;
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())

@@ -7,6 +7,9 @@ use crate::plan::Environment;
 use crate::policy::{Dynamic, Policy, PolicyError, PolicyValue, Setting};
 use crate::values::check_value;
 
+/// Unknown parameters that get a "did you mean" hint.
+const MAX_SUGGESTIONS: usize = 20;
+
 const SERVICE_TYPES: &[&str] = &["inet", "unix", "unix-dgram", "fifo", "pass"];
 
 /// Every problem of `policy` for this environment. `master` is the target's master.cf; without
@@ -83,11 +86,16 @@ pub fn validate(policy: &Policy, env: &Environment, master: Option<&MasterCf>) -
 
 fn check_setting(file: &str, s: &Setting, env: &Environment, errors: &mut Vec<PolicyError>) {
     if !env.catalogue.is_known(&s.name) {
-        let hint = env
-            .catalogue
-            .suggest(&s.name)
-            .map(|n| format!(" (did you mean {n:?}?)"))
-            .unwrap_or_default();
+        // A suggestion costs a scan of the catalogue: only the first few errors get one, so
+        // that a policy with thousands of unknown names is answered at once.
+        let hint = if errors.len() < MAX_SUGGESTIONS {
+            env.catalogue
+                .suggest(&s.name)
+                .map(|n| format!(" (did you mean {n:?}?)"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         errors.push(PolicyError::at(
             file,
             s.pos,

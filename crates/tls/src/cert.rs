@@ -224,7 +224,7 @@ fn name_line(name: &openssl::x509::X509NameRef) -> String {
                 .to_string()
                 .map(|s| s.to_string())
                 .unwrap_or_default();
-            format!("{key}={val}")
+            format!("{key}={}", crate::sanitize::printable(&val))
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -321,14 +321,15 @@ fn inspect_cert(report: &mut CertReport, x509: &X509, check: &CertCheck) {
     report.issuer = Some(name_line(x509.issuer_name()));
     for e in x509.subject_name().entries_by_nid(Nid::COMMONNAME) {
         if let Ok(s) = e.data().to_string() {
-            report.names.push(s.to_string());
+            report.names.push(crate::sanitize::printable(&s));
         }
     }
     if let Some(sans) = x509.subject_alt_names() {
         for san in sans.iter() {
             if let Some(dns) = san.dnsname() {
-                if !report.names.iter().any(|n| n == dns) {
-                    report.names.push(dns.to_string());
+                let dns = crate::sanitize::printable(dns);
+                if !report.names.contains(&dns) {
+                    report.names.push(dns);
                 }
             }
         }

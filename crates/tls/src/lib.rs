@@ -16,6 +16,7 @@ pub mod postfix_defaults;
 pub mod probe;
 pub mod profiles;
 pub mod protocols;
+pub mod sanitize;
 pub mod server_model;
 pub mod simulate;
 pub mod tlsa;

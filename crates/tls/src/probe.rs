@@ -193,7 +193,10 @@ impl<S: Read + Write + Timed> Smtp<S> {
             if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=pos).collect();
                 let text = String::from_utf8_lossy(&line);
-                return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+                // Remote text: escaped here, once, so that no reply reaches a terminal raw.
+                return Ok(crate::sanitize::printable(
+                    text.trim_end_matches(['\r', '\n']),
+                ));
             }
             if self.buf.len() > MAX_LINE {
                 return Err(self.unexpected(stage, "reply line too long"));

@@ -67,11 +67,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 name: "main.cf".into(),
                 path: config.join("main.cf"),
                 new_contents: main(i).into_bytes(),
+                expected: Expected::Unchecked,
             },
             FileChange {
                 name: "master.cf".into(),
                 path: config.join("master.cf"),
                 new_contents: master(i).into_bytes(),
+                expected: Expected::Unchecked,
             },
         ];
         let t = Instant::now();

@@ -1,31 +1,54 @@
-//! Write several files "together or not at all".
+//! Write several files "together or not at all", as a compare-and-swap.
 //!
-//! 1. Journal `prepared`.
+//! 1. Journal `prepared` (absolute, canonical paths).
 //! 2. Per file: temp `.NAME.pftls-tmp-PID` in the target's directory, written, owner, mode and
 //!    xattrs copied, fsynced; plus a hard link `.NAME.pftls-old-PID` to the original inode.
-//! 3. Journal `committing`.
-//! 4. Rename every temp over its target.
-//! 5. fsync the directories.
-//! 6. Drop the links and the journal.
-//! 7. Re-read every target and compare sha256.
+//! 3. Compare: every target still is the inode, with the bytes, the plan was made from;
+//!    otherwise nothing is renamed and the run fails with "changed during apply".
+//! 4. Journal `committing`.
+//! 5. Rename every temp over its target.
+//! 6. fsync the directories.
+//! 7. Drop the links and the journal.
+//! 8. Re-read every target and compare sha256.
 //!
-//! A failure before step 4 removes the temps and leaves the originals untouched; a failed
-//! rename in step 4 renames the original inodes back (mode, owner, label exactly as before).
+//! A failure before step 5 removes the temps and leaves the originals untouched; a failed
+//! rename in step 5 renames the original inodes back (mode, owner, label exactly as before).
+//! A failure after the first rename is reported as "not intact" so that the caller tells the
+//! truth (`changed: true`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::TxnError;
-use crate::fsutil::{fsync_dir, read_current, remove_if_exists, sibling, write_new_file, FileMeta};
+use crate::failpoint::hit;
+use crate::fsutil::{
+    fsync_dir, read_current, remove_if_exists, sibling, write_new_file, FileId, FileMeta,
+};
 use crate::hash::sha256_hex;
 use crate::journal::{
     discard, journal_path, roll_back, sync_parents, Journal, JournalEntry, JournalState,
 };
 
+/// What a target must still be right before the renames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// No check (used when undoing our own write).
+    Nothing,
+    /// The target must not exist.
+    Absent,
+    /// The target must be this inode with these bytes.
+    File {
+        /// sha256 of the bytes.
+        sha256: String,
+        /// The inode.
+        id: FileId,
+    },
+}
+
 /// One file to write.
 #[derive(Debug, Clone)]
 pub(crate) struct Planned {
-    /// The real file (symlinks already resolved).
+    /// The real file (symlinks resolved, absolute).
     pub target: PathBuf,
     /// Bytes to write.
     pub new: Vec<u8>,
@@ -33,6 +56,8 @@ pub(crate) struct Planned {
     pub meta: FileMeta,
     /// Whether the target exists now (its xattrs are copied and its inode kept for rollback).
     pub exists: bool,
+    /// The compare of the compare-and-swap.
+    pub expect: Expect,
 }
 
 /// A failed group write.
@@ -42,6 +67,10 @@ pub(crate) struct GroupError {
     pub error: TxnError,
     /// Whether every original is still (or again) in place, untouched.
     pub intact: bool,
+}
+
+fn fp(name: &str, path: &Path) -> Result<(), TxnError> {
+    hit(name).map_err(|e| TxnError::io(path, "failpoint", e))
 }
 
 /// Write all `plans` atomically as a group; the journal lives in `journal_dir` (the locked
@@ -72,6 +101,7 @@ pub(crate) fn write_group(journal_dir: &Path, plans: &[Planned]) -> Result<(), G
             })
             .collect(),
     };
+    fp("prepare", &jpath).map_err(intact)?;
     journal.write(&jpath).map_err(intact)?;
 
     let abort = |journal: &Journal, err: TxnError| -> TxnError {
@@ -81,7 +111,12 @@ pub(crate) fn write_group(journal_dir: &Path, plans: &[Planned]) -> Result<(), G
         let _ = fsync_dir(journal_dir);
         err
     };
-    if let Err(e) = stage(plans, &journal.entries) {
+    let prepared = stage(plans, &journal.entries)
+        .and_then(|()| fp("staged", &jpath))
+        .and_then(|()| fp("verify", &jpath))
+        .and_then(|()| compare(plans))
+        .and_then(|()| fp("committing", &jpath));
+    if let Err(e) = prepared {
         return Err(intact(abort(&journal, e)));
     }
     journal.state = JournalState::Committing;
@@ -89,8 +124,10 @@ pub(crate) fn write_group(journal_dir: &Path, plans: &[Planned]) -> Result<(), G
         return Err(intact(abort(&journal, e)));
     }
 
-    for entry in &journal.entries {
-        if let Err(e) = fs::rename(&entry.temp, &entry.target) {
+    for (i, entry) in journal.entries.iter().enumerate() {
+        let renamed =
+            hit(&format!("rename-{i}")).and_then(|()| fs::rename(&entry.temp, &entry.target));
+        if let Err(e) = renamed {
             let err = TxnError::io(&entry.target, "rename into place", e);
             journal.state = JournalState::RollingBack;
             // If this journal write fails, a crash now would roll forward instead: also
@@ -108,22 +145,29 @@ pub(crate) fn write_group(journal_dir: &Path, plans: &[Planned]) -> Result<(), G
                 })),
             };
         }
+        // After the first rename the new state is committed: a failpoint error here is
+        // reported like any later failure (files changed, journal left for recovery).
+        fp(&format!("renamed-{i}"), &entry.target).map_err(touched)?;
     }
     // From here on the new files are in place; a failure leaves the journal, and the next
     // recover() rolls forward (a no-op apart from the cleanup).
+    fp("fsync-dirs", journal_dir).map_err(touched)?;
     sync_parents(&journal.entries).map_err(touched)?;
+    fp("unlink-old", journal_dir).map_err(touched)?;
     for entry in &journal.entries {
         if let Some(old) = &entry.old_link {
             remove_if_exists(old)
                 .map_err(|e| touched(TxnError::io(old, "remove link to original", e)))?;
         }
     }
+    fp("journal-remove", &jpath).map_err(touched)?;
     fs::remove_file(&jpath).map_err(|e| touched(TxnError::io(&jpath, "remove journal", e)))?;
+    fp("journal-removed", &jpath).map_err(touched)?;
     fsync_dir(journal_dir).map_err(touched)?;
 
     for entry in &journal.entries {
         let actual = match read_current(&entry.target).map_err(touched)? {
-            Some((bytes, _)) => sha256_hex(&bytes),
+            Some(c) => sha256_hex(&c.bytes),
             None => "(missing)".to_string(),
         };
         if actual != entry.new_sha256 {
@@ -132,6 +176,32 @@ pub(crate) fn write_group(journal_dir: &Path, plans: &[Planned]) -> Result<(), G
                 expected: entry.new_sha256.clone(),
                 actual,
             }));
+        }
+    }
+    Ok(())
+}
+
+/// The compare of the compare-and-swap: right before the renames, each target must still be
+/// what the plan was made from: the same inode (not replaced) with the same bytes (not edited).
+fn compare(plans: &[Planned]) -> Result<(), TxnError> {
+    for plan in plans {
+        let (then_sha, want_id) = match &plan.expect {
+            Expect::Nothing => continue,
+            Expect::Absent => (None, None),
+            Expect::File { sha256, id } => (Some(sha256.clone()), Some(*id)),
+        };
+        let now = read_current(&plan.target)?;
+        let now_sha = now.as_ref().map(|c| sha256_hex(&c.bytes));
+        let now_id = now.as_ref().map(|c| c.id);
+        let same_inode = now_id == want_id;
+        if now_sha != then_sha || !same_inode {
+            let identity = now_sha.is_some() && !same_inode;
+            return Err(TxnError::ChangedDuringApply {
+                path: plan.target.clone(),
+                then_sha256: then_sha,
+                now_sha256: now_sha,
+                identity,
+            });
         }
     }
     Ok(())
@@ -156,12 +226,12 @@ fn link_original(target: &Path, old: &Path) -> Result<(), TxnError> {
     if fs::hard_link(target, old).is_ok() {
         return Ok(());
     }
-    let Some((bytes, meta)) = read_current(target)? else {
+    let Some(cur) = read_current(target)? else {
         return Err(TxnError::io(
             target,
             "keep original",
             std::io::Error::new(std::io::ErrorKind::NotFound, "file vanished"),
         ));
     };
-    write_new_file(old, &bytes, Some(meta), Some(target))
+    write_new_file(old, &cur.bytes, Some(cur.meta), Some(target))
 }

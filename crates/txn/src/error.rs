@@ -88,6 +88,83 @@ pub enum TxnError {
         /// The file listed twice.
         path: PathBuf,
     },
+    /// A file is not what the plan was made from: someone changed it between planning and
+    /// writing. Nothing was written.
+    #[error("{} changed during apply (sha256 {} when planned, {} now){}: nothing was written; run pftls again to plan on the current file", path.display(), short(then_sha256), short(now_sha256), if *identity { ", and it is a different file now" } else { "" })]
+    ChangedDuringApply {
+        /// The file that changed.
+        path: PathBuf,
+        /// sha256 when the plan was made (`None`: it did not exist).
+        then_sha256: Option<String>,
+        /// sha256 now (`None`: it does not exist).
+        now_sha256: Option<String>,
+        /// Whether the path now names another inode (replaced, not edited).
+        identity: bool,
+    },
+    /// A file could not be read safely (FIFO, device, too large, unreadable).
+    #[error(transparent)]
+    Read(#[from] pftls_safe_read::ReadError),
+    /// The backup directory or a snapshot in it could be controlled by someone other than the
+    /// invoking user or root: nothing is read from it or written to it.
+    #[error("{}: {reason}; refusing to use it (it must be owned by you or root and not writable by group or others)", path.display())]
+    Untrusted {
+        /// The directory or file.
+        path: PathBuf,
+        /// What is wrong ("owned by uid 1000", "mode 1777 is writable by others").
+        reason: String,
+    },
+    /// A snapshot asks for something pftls will not restore (a file it does not manage, a
+    /// set-id or world-writable mode, a foreign owner).
+    #[error("snapshot {id} is refused: {reason}")]
+    UnsafeSnapshot {
+        /// Snapshot id.
+        id: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The snapshot belongs to another configuration directory (Postfix instance).
+    #[error("snapshot {id} belongs to {}, not {}: refusing to restore another instance's files (use -c {} to restore it there)", snapshot_dir.display(), config_dir.display(), snapshot_dir.display())]
+    OtherInstance {
+        /// Snapshot id.
+        id: String,
+        /// The configuration directory recorded in the snapshot.
+        snapshot_dir: PathBuf,
+        /// The configuration directory being restored.
+        config_dir: PathBuf,
+    },
+    /// Files were edited after the apply that took the snapshot; a rollback would discard
+    /// those edits.
+    #[error("{}", drift_message(id, files))]
+    Drift {
+        /// Snapshot id.
+        id: String,
+        /// The files that differ from what the apply wrote.
+        files: Vec<crate::drift::DriftFile>,
+    },
+    /// `--keep 0` would delete the snapshot just taken, the only undo of this run.
+    #[error("--keep must be at least 1: the snapshot this run takes is its undo")]
+    InvalidKeep,
+    /// A step after the first rename failed: the new files ARE in place (`report.changed`).
+    #[error(
+        "{source}; the new files are in place (changed: true){}",
+        incomplete_hint(report)
+    )]
+    Incomplete {
+        /// What was done (changed: true).
+        report: Box<CommitReport>,
+        /// The step that failed.
+        #[source]
+        source: Box<TxnError>,
+    },
+    /// An interrupted earlier run left a journal that could not be finished as written; pftls
+    /// made the files consistent, cleared the journal and says what it did.
+    #[error("{message}")]
+    StaleJournal {
+        /// The journal (or where it was moved).
+        path: PathBuf,
+        /// What happened and what pftls did.
+        message: String,
+    },
     /// An unfinished transaction journal could not be rolled forward or back.
     #[error("{}: cannot recover unfinished transaction: {reason}", path.display())]
     Journal {
@@ -121,6 +198,27 @@ impl TxnError {
             TxnError::InvalidName { .. } => "invalid_name",
             TxnError::Duplicate { .. } => "duplicate_file",
             TxnError::Journal { .. } => "journal",
+            TxnError::ChangedDuringApply { .. } => "changed_during_apply",
+            TxnError::Read(_) => "unsafe_file",
+            TxnError::Untrusted { .. } => "untrusted_backup_dir",
+            TxnError::UnsafeSnapshot { .. } => "unsafe_snapshot",
+            TxnError::OtherInstance { .. } => "other_instance",
+            TxnError::Drift { .. } => "drift",
+            TxnError::InvalidKeep => "usage",
+            TxnError::Incomplete { .. } => "incomplete",
+            TxnError::StaleJournal { .. } => "stale_journal",
+        }
+    }
+
+    /// Whether the files on disk differ from before the run although it failed (the truthful
+    /// `changed` of the JSON report).
+    pub fn changed(&self) -> bool {
+        match self {
+            TxnError::Incomplete { report, .. } => report.changed,
+            TxnError::ReloadFailed {
+                report, restored, ..
+            } => !restored && report.changed,
+            _ => false,
         }
     }
 
@@ -136,6 +234,14 @@ impl TxnError {
             TxnError::InvalidName { context, .. } => Some(context),
             TxnError::Duplicate { path } => Some(path),
             TxnError::Journal { path, .. } => Some(path),
+            TxnError::ChangedDuringApply { path, .. } => Some(path),
+            TxnError::Read(e) => Some(e.path()),
+            TxnError::Untrusted { path, .. } => Some(path),
+            TxnError::UnsafeSnapshot { .. } | TxnError::InvalidKeep => None,
+            TxnError::OtherInstance { config_dir, .. } => Some(config_dir),
+            TxnError::Drift { files, .. } => files.first().map(|f| f.path.as_path()),
+            TxnError::Incomplete { source, .. } => source.path(),
+            TxnError::StaleJournal { path, .. } => Some(path),
         }
     }
 }
@@ -172,4 +278,27 @@ fn reload_failed_message(
         (false, None) => "the previous files were NOT restored".to_string(),
     };
     format!("reload command `{command}` failed: {output}; {outcome}")
+}
+
+fn short(sha: &Option<String>) -> String {
+    match sha {
+        Some(s) => s.get(..12).unwrap_or(s).to_string(),
+        None => "(absent)".to_string(),
+    }
+}
+
+fn incomplete_hint(report: &CommitReport) -> String {
+    match &report.backup {
+        Some(b) => format!("; undo with: pftls rollback --to {}", b.id),
+        None => String::new(),
+    }
+}
+
+fn drift_message(id: &str, files: &[crate::drift::DriftFile]) -> String {
+    let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    format!(
+        "{} changed since pftls wrote {} (snapshot {id}); rolling back would discard those edits: nothing was written (see the diff; use --force to roll back anyway)",
+        names.join(", "),
+        if files.len() == 1 { "it" } else { "them" }
+    )
 }

@@ -43,35 +43,69 @@ impl FileMeta {
     }
 }
 
-/// Current bytes and metadata of `path`, `None` when it does not exist.
-pub(crate) fn read_current(path: &Path) -> Result<Option<(Vec<u8>, FileMeta)>, TxnError> {
-    let mut f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(TxnError::io(path, "open", e)),
-    };
-    let meta = f.metadata().map_err(|e| TxnError::io(path, "stat", e))?;
-    if !meta.is_file() {
-        return Err(TxnError::io(
-            path,
-            "read",
-            io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
-        ));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| TxnError::io(path, "read", e))?;
-    Ok(Some((bytes, FileMeta::of(&meta))))
+/// Which inode a path names (device and inode number): tells an edit in place from a
+/// replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    /// Device number.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
 }
 
-/// The file that is really written for `path`: a symlink is followed to its final target so
-/// that the link itself stays in place.
+impl FileId {
+    /// Identity of an existing file.
+    pub fn of(meta: &fs::Metadata) -> Self {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// A file as read now: bytes, mode/owner, identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Current {
+    pub bytes: Vec<u8>,
+    pub meta: FileMeta,
+    pub id: FileId,
+}
+
+/// Current bytes, metadata and identity of `path`, `None` when it does not exist. Read with
+/// `pftls-safe-read`: a FIFO, device or oversized file is an error, never a hang.
+pub(crate) fn read_current(path: &Path) -> Result<Option<Current>, TxnError> {
+    match pftls_safe_read::read_with_meta(path, pftls_safe_read::Kind::Config) {
+        Ok((bytes, meta)) => Ok(Some(Current {
+            bytes,
+            meta: FileMeta::of(&meta),
+            id: FileId::of(&meta),
+        })),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(TxnError::Read(e)),
+    }
+}
+
+/// The file that is really written for `path`, as an absolute canonical path: a symlink is
+/// followed to its final target so that the link itself stays in place, and a relative path
+/// is anchored so that the journal can be recovered from any working directory.
 pub(crate) fn resolve_target(path: &Path) -> Result<PathBuf, TxnError> {
     match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => path
+        Ok(_) => path
             .canonicalize()
-            .map_err(|e| TxnError::io(path, "resolve symlink", e)),
-        Ok(_) => Ok(path.to_path_buf()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path.to_path_buf()),
+            .map_err(|e| TxnError::io(path, "resolve path", e)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let name = path.file_name().ok_or_else(|| {
+                TxnError::io(
+                    path,
+                    "resolve path",
+                    io::Error::new(io::ErrorKind::InvalidInput, "no file name"),
+                )
+            })?;
+            let parent = parent_dir(path)
+                .canonicalize()
+                .map_err(|e| TxnError::io(path, "resolve directory", e))?;
+            Ok(parent.join(name))
+        }
         Err(e) => Err(TxnError::io(path, "stat", e)),
     }
 }
@@ -161,7 +195,9 @@ fn write_new_file_inner(
         xattr::copy_xattrs(src, &f)
             .map_err(|e| TxnError::io(path, "copy extended attributes", e))?;
     }
-    f.sync_all().map_err(|e| TxnError::io(path, "fsync", e))?;
+    crate::failpoint::hit("fsync-file")
+        .and_then(|()| f.sync_all())
+        .map_err(|e| TxnError::io(path, "fsync", e))?;
     Ok(())
 }
 

@@ -8,19 +8,19 @@
 //! States and what [`recover`] does with an unfinished journal:
 //! - `prepared`: temp files are being written, no target touched yet → discard temps and links.
 //! - `committing`: every temp file is complete and fsynced, renames under way → roll forward
-//!   (rename the remaining temps) and check every target has the new sha256.
+//!   (rename the remaining temps); if a pending temp was damaged, roll back instead. A target
+//!   edited after the transaction completed is left alone and reported (stale journal).
 //! - `rolling_back`: a rename failed in-process → roll back (rename the old links back).
 //!
 //! Either way all files of one transaction end up wholly old or wholly new.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::TxnError;
-use crate::fsutil::{fsync_dir, parent_dir, remove_if_exists, write_small_atomic};
+use crate::fsutil::{fsync_dir, parent_dir, read_current, remove_if_exists, write_small_atomic};
 use crate::hash::sha256_hex;
 use crate::lock::ConfigLock;
 
@@ -78,7 +78,8 @@ pub enum RecoveryAction {
     Discarded,
     /// The crashed run had finished staging: the remaining renames were done.
     RolledForward,
-    /// The crashed run was undoing a failed rename: the originals were put back.
+    /// The crashed run was undoing a failed rename (or its staged files are damaged): the
+    /// originals were put back.
     RolledBack,
 }
 
@@ -87,12 +88,19 @@ pub enum RecoveryAction {
 pub struct Recovery {
     /// What was done.
     pub action: RecoveryAction,
-    /// The files of the interrupted transaction.
+    /// The files of the interrupted transaction (absolute paths).
     pub files: Vec<PathBuf>,
 }
 
-/// Finish or undo a transaction left unfinished by a crashed run on the locked directory.
-/// Returns `None` when there was nothing to recover. `commit` and `restore` call this first.
+/// Finish or undo a transaction left unfinished by a crashed run on the locked directory, so
+/// that its files are wholly old or wholly new. Returns `None` when there was nothing to
+/// recover. Call it right after taking the lock and before reading anything to plan on;
+/// `commit` and `restore` call it too.
+///
+/// A journal that cannot be finished as written is cleared by pftls itself: when a file of a
+/// completed transaction was edited afterwards, or the journal is unreadable, the files are
+/// left as they are, the journal is removed (or moved aside), and a
+/// [`TxnError::StaleJournal`] says what happened and what was done; the next run proceeds.
 pub fn recover(lock: &ConfigLock) -> Result<Option<Recovery>, TxnError> {
     recover_dir(lock.config_dir())
 }
@@ -100,41 +108,121 @@ pub fn recover(lock: &ConfigLock) -> Result<Option<Recovery>, TxnError> {
 pub(crate) fn recover_dir(dir: &Path) -> Result<Option<Recovery>, TxnError> {
     remove_stale_journal_temps(dir)?;
     let path = journal_path(dir);
-    let bytes = match fs::read(&path) {
+    let bytes = match pftls_safe_read::read(&path, pftls_safe_read::Kind::Journal) {
         Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(TxnError::io(&path, "read journal", e)),
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e @ pftls_safe_read::ReadError::Io { .. }) => return Err(TxnError::Read(e)),
+        Err(e) => return Err(set_aside(dir, &path, &e.to_string())?),
     };
-    let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| TxnError::Journal {
-        path: path.clone(),
-        reason: format!("unreadable journal: {e}"),
-    })?;
-    let action = match journal.state {
+    let journal: Journal = match serde_json::from_slice(&bytes) {
+        Ok(j) => j,
+        Err(e) => return Err(set_aside(dir, &path, &format!("unreadable journal: {e}"))?),
+    };
+    let entries: Vec<JournalEntry> = journal
+        .entries
+        .into_iter()
+        .map(|e| anchor(dir, e))
+        .collect();
+    let (action, edited) = match journal.state {
         JournalState::Prepared => {
-            discard(&journal.entries).map_err(|e| jerr(&path, e))?;
-            RecoveryAction::Discarded
+            discard(&entries).map_err(|e| jerr(&path, e))?;
+            (RecoveryAction::Discarded, Vec::new())
         }
-        JournalState::Committing => {
-            roll_forward(&journal.entries).map_err(|e| jerr(&path, e))?;
-            RecoveryAction::RolledForward
+        JournalState::Committing if staged_intact(&entries) => {
+            let edited = roll_forward(&entries).map_err(|e| jerr(&path, e))?;
+            (RecoveryAction::RolledForward, edited)
         }
-        JournalState::RollingBack => {
-            roll_back(&journal.entries).map_err(|e| jerr(&path, e))?;
-            RecoveryAction::RolledBack
+        JournalState::Committing | JournalState::RollingBack => {
+            roll_back(&entries).map_err(|e| jerr(&path, e))?;
+            (RecoveryAction::RolledBack, Vec::new())
         }
     };
     fs::remove_file(&path).map_err(|e| TxnError::io(&path, "remove journal", e))?;
     fsync_dir(dir)?;
-    Ok(Some(Recovery {
-        action,
-        files: journal.entries.into_iter().map(|e| e.target).collect(),
-    }))
+    let files: Vec<PathBuf> = entries.into_iter().map(|e| e.target).collect();
+    if !edited.is_empty() {
+        let list: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        let what: Vec<String> = edited
+            .iter()
+            .map(|(p, now, wrote)| {
+                format!(
+                    "{} was changed after that (sha256 now {}, pftls wrote {})",
+                    p.display(),
+                    now.get(..12).unwrap_or(now),
+                    wrote.get(..12).unwrap_or(wrote)
+                )
+            })
+            .collect();
+        return Err(TxnError::StaleJournal {
+            path,
+            message: format!(
+                "an earlier pftls run (pid {}) was interrupted after it had written {}; {}. pftls left the files as they are and removed its stale journal {}: check the files and run pftls again",
+                journal.pid,
+                list.join(" and "),
+                what.join("; "),
+                journal_path(dir).display()
+            ),
+        });
+    }
+    Ok(Some(Recovery { action, files }))
+}
+
+/// Entries of journals written by older versions may hold relative paths: anchor them in
+/// the journal's directory (where pftls writes), never in the current working directory.
+fn anchor(dir: &Path, mut e: JournalEntry) -> JournalEntry {
+    let fix = |p: &Path| -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            dir.join(p.file_name().unwrap_or(p.as_os_str()))
+        }
+    };
+    e.target = fix(&e.target);
+    e.temp = fix(&e.temp);
+    e.old_link = e.old_link.as_deref().map(fix);
+    e
+}
+
+/// Whether every temp file still waiting to be renamed holds exactly the staged bytes; if
+/// one does not (damaged after the crash), rolling forward would install it, so the
+/// transaction is rolled back instead.
+fn staged_intact(entries: &[JournalEntry]) -> bool {
+    entries.iter().all(|e| {
+        if fs::symlink_metadata(&e.temp).is_err() {
+            return true;
+        }
+        match pftls_safe_read::read(&e.temp, pftls_safe_read::Kind::Config) {
+            Ok(b) => sha256_hex(&b) == e.new_sha256,
+            Err(_) => false,
+        }
+    })
+}
+
+/// Move an unusable journal aside (`.pftls-journal.bad-TIMESTAMP`) and explain.
+fn set_aside(dir: &Path, path: &Path, why: &str) -> Result<TxnError, TxnError> {
+    let aside = dir.join(format!(
+        "{JOURNAL_NAME}.bad-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    ));
+    fs::rename(path, &aside).map_err(|e| TxnError::io(path, "move stale journal aside", e))?;
+    fsync_dir(dir)?;
+    Ok(TxnError::StaleJournal {
+        path: aside.clone(),
+        message: format!(
+            "{}: the journal of an interrupted pftls run cannot be used ({why}); pftls moved it to {} and left the configuration files as they are (each is wholly old or wholly new; leftover .pftls-tmp-*/.pftls-old-* files next to them are the interrupted run's): check the files and run pftls again",
+            path.display(),
+            aside.display()
+        ),
+    })
 }
 
 fn jerr(path: &Path, e: TxnError) -> TxnError {
     TxnError::Journal {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        reason: format!(
+            "{e}; the journal was kept so that the next run can finish it (remove {} only after checking the files by hand)",
+            path.display()
+        ),
     }
 }
 
@@ -165,31 +253,34 @@ pub(crate) fn discard(entries: &[JournalEntry]) -> Result<(), TxnError> {
     Ok(())
 }
 
-/// Every temp is complete: finish the renames, drop the old links, check the results.
-pub(crate) fn roll_forward(entries: &[JournalEntry]) -> Result<(), TxnError> {
+/// Every pending temp is complete: finish the renames, drop the old links. Returns the
+/// targets that no longer hold what the transaction wrote (edited after it completed):
+/// `(path, sha256 now, sha256 written)`; they are left alone.
+pub(crate) fn roll_forward(
+    entries: &[JournalEntry],
+) -> Result<Vec<(PathBuf, String, String)>, TxnError> {
     for e in entries {
-        if e.temp.exists() {
+        if fs::symlink_metadata(&e.temp).is_ok() {
             fs::rename(&e.temp, &e.target)
                 .map_err(|err| TxnError::io(&e.target, "rename into place", err))?;
         }
     }
     sync_parents(entries)?;
+    let mut edited = Vec::new();
     for e in entries {
         if let Some(old) = &e.old_link {
             remove_if_exists(old)
                 .map_err(|err| TxnError::io(old, "remove link to original", err))?;
         }
-        let bytes = fs::read(&e.target).map_err(|err| TxnError::io(&e.target, "re-read", err))?;
-        let actual = sha256_hex(&bytes);
+        let actual = match read_current(&e.target)? {
+            Some(c) => sha256_hex(&c.bytes),
+            None => "(missing)".to_string(),
+        };
         if actual != e.new_sha256 {
-            return Err(TxnError::Verify {
-                path: e.target.clone(),
-                expected: e.new_sha256.clone(),
-                actual,
-            });
+            edited.push((e.target.clone(), actual, e.new_sha256.clone()));
         }
     }
-    Ok(())
+    Ok(edited)
 }
 
 /// Put every original back. An entry whose temp file still exists was never renamed: its

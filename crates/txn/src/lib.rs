@@ -8,7 +8,9 @@
 //! - [`preview_restore`]: what a restore would change, writing nothing.
 
 mod atomic;
+mod drift;
 mod error;
+mod failpoint;
 mod fsutil;
 mod hash;
 mod journal;
@@ -18,17 +20,26 @@ mod ops;
 mod reload;
 mod report;
 mod store;
+mod trust;
 mod xattr;
 
+pub use drift::DriftFile;
 pub use error::TxnError;
-pub use fsutil::FileMeta;
+pub use failpoint::{CRASH_STATUS, FAILPOINTS_ENV, FAILPOINT_DIR_ENV};
+pub use fsutil::{FileId, FileMeta};
 pub use hash::sha256_hex;
 pub use journal::{recover, Recovery, RecoveryAction, JOURNAL_NAME};
 pub use lock::{lock_config_dir, ConfigLock};
-pub use manifest::{Action, Manifest, ManifestFile};
-pub use ops::{commit, preview_restore, restore, FileChange};
+pub use manifest::{Action, AppliedFile, Manifest, ManifestFile};
+pub use ops::{
+    commit, preview_restore, restore, restore_with, Expected, FileChange, RestoreOptions,
+};
 pub use reload::{
-    run_reload, split_reload_command, DEFAULT_RELOAD_COMMAND, DEFAULT_RELOAD_TIMEOUT,
+    master_status, reload_command_for, run_reload, split_reload_command, MasterStatus,
+    DEFAULT_RELOAD_COMMAND, DEFAULT_RELOAD_TIMEOUT, OUTPUT_TAIL,
 };
 pub use report::{BackupRef, CommitReport, FilePreview, FileReport, ReloadReport};
-pub use store::{is_snapshot_id, SnapshotInfo, SnapshotMeta, SnapshotStore, MANIFEST_NAME};
+pub use store::{
+    check_manifest, is_snapshot_id, SnapshotInfo, SnapshotMeta, SnapshotStore, MANAGED_FILES,
+    MANIFEST_NAME,
+};

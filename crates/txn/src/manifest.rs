@@ -38,10 +38,31 @@ pub struct Manifest {
     pub action: Action,
     /// Policies being applied (empty for rollback).
     pub policies: Vec<String>,
-    /// The configuration directory the files belong to.
+    /// The configuration directory the files belong to (canonical path: the instance).
     pub config_dir: PathBuf,
+    /// The postmulti instance name (`multi_instance_name`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// uid of the user who took the snapshot (absent in snapshots of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_by_uid: Option<u32>,
     /// The saved files.
     pub files: Vec<ManifestFile>,
+    /// What the run that took the snapshot wrote (copies under `applied/`): the basis of
+    /// drift detection before a rollback. Empty in snapshots of older versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<AppliedFile>,
+}
+
+/// A file as the run that took the snapshot wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedFile {
+    /// Plain file name (`main.cf`); the copy is `applied/NAME` in the snapshot directory.
+    pub name: String,
+    /// sha256 of the bytes written.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
 }
 
 /// One saved file.

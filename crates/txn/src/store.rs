@@ -3,6 +3,15 @@
 //! A snapshot directory is created 0700 with mkdir (race-free id allocation: on EEXIST the
 //! next suffix is tried), the copies are written 0600 and fsynced, and `manifest.json` is
 //! written last (temp + rename): a directory without a manifest is an incomplete snapshot.
+//!
+//! Trust: the backup directory, every snapshot directory and every file in it must be owned
+//! by the invoking user or root and not writable by group or others (see `trust.rs`); a
+//! store in an untrusted directory is refused whole, an untrusted or damaged snapshot is
+//! reported (`problem`) and skipped, never blocking the others.
+//!
+//! Instances: a manifest records the canonical configuration directory it was taken from.
+//! A store made with [`SnapshotStore::for_instance`] lists, picks and prunes only that
+//! instance's snapshots; [`SnapshotStore::list_all`] sees every instance.
 
 use std::cmp::Ordering;
 use std::fs::{self, DirBuilder};
@@ -15,13 +24,20 @@ use serde::Serialize;
 use crate::error::TxnError;
 use crate::fsutil::{fsync_dir, is_plain_name, write_new_file, write_small_atomic, FileMeta};
 use crate::hash::sha256_hex;
-use crate::manifest::{Action, Manifest, ManifestFile};
+use crate::manifest::{Action, AppliedFile, Manifest, ManifestFile};
+use crate::trust;
 
 /// Name of the manifest inside a snapshot directory.
 pub const MANIFEST_NAME: &str = "manifest.json";
 
 /// Suffix of a snapshot directory being removed (`.ID.pftls-removing`).
 const REMOVING_SUFFIX: &str = ".pftls-removing";
+
+/// Directory inside a snapshot holding what the run wrote (for drift detection).
+pub(crate) const APPLIED_DIR: &str = "applied";
+
+/// The files pftls manages and will restore; a manifest naming anything else is refused.
+pub const MANAGED_FILES: &[&str] = &["main.cf", "master.cf"];
 
 /// Highest same-second suffix tried before giving up (only reachable under abuse).
 const MAX_SUFFIX: u32 = 100_000;
@@ -50,8 +66,16 @@ pub struct SnapshotInfo {
     pub complete: bool,
     /// The manifest, when readable.
     pub manifest: Option<Manifest>,
-    /// Why the snapshot is incomplete (missing or unreadable manifest).
+    /// Why the snapshot is unusable (missing, unreadable or untrusted manifest, untrusted
+    /// directory); such a snapshot is listed but never restored.
     pub problem: Option<String>,
+}
+
+impl SnapshotInfo {
+    /// The configuration directory (instance) the snapshot belongs to, when known.
+    pub fn config_dir(&self) -> Option<&Path> {
+        self.manifest.as_ref().map(|m| m.config_dir.as_path())
+    }
 }
 
 /// One file to save in a new snapshot.
@@ -94,12 +118,52 @@ fn cmp_ids(a: &str, b: &str) -> Ordering {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotStore {
     dir: PathBuf,
+    /// Canonical configuration directory whose snapshots this store lists, picks and prunes.
+    instance: Option<PathBuf>,
+    /// postmulti instance name recorded in new manifests.
+    instance_name: Option<String>,
+}
+
+/// Canonical form of a configuration directory (absolute even when it does not exist).
+pub(crate) fn canonical_dir(dir: &Path) -> PathBuf {
+    dir.canonicalize().unwrap_or_else(|_| {
+        if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map(|c| c.join(dir))
+                .unwrap_or_else(|_| dir.to_path_buf())
+        }
+    })
 }
 
 impl SnapshotStore {
-    /// A store in `dir`; nothing is created until the first snapshot.
+    /// A store in `dir` seeing every instance's snapshots; nothing is created until the first
+    /// snapshot.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        SnapshotStore { dir: dir.into() }
+        SnapshotStore {
+            dir: dir.into(),
+            instance: None,
+            instance_name: None,
+        }
+    }
+
+    /// The same store restricted to the snapshots of configuration directory `config_dir`
+    /// (compared canonically): `list`, `latest` and `prune` see only those.
+    pub fn for_instance(mut self, config_dir: &Path) -> Self {
+        self.instance = Some(canonical_dir(config_dir));
+        self
+    }
+
+    /// Record the postmulti instance name (`multi_instance_name`) in new manifests.
+    pub fn with_instance_name(mut self, name: Option<String>) -> Self {
+        self.instance_name = name;
+        self
+    }
+
+    /// The configuration directory this store is restricted to, if any.
+    pub fn instance(&self) -> Option<&Path> {
+        self.instance.as_deref()
     }
 
     /// The backup directory.
@@ -107,13 +171,32 @@ impl SnapshotStore {
         &self.dir
     }
 
-    /// All snapshots, oldest first (incomplete ones included, flagged).
+    /// The snapshots of this store's instance (all snapshots when unrestricted), oldest
+    /// first. Snapshots whose instance cannot be told (no usable manifest) are included,
+    /// flagged with their `problem`. Fails only when the backup directory itself cannot be
+    /// read or is not trustworthy.
     pub fn list(&self) -> Result<Vec<SnapshotInfo>, TxnError> {
+        let all = self.list_all()?;
+        Ok(match &self.instance {
+            None => all,
+            Some(dir) => all
+                .into_iter()
+                .filter(|i| match &i.manifest {
+                    Some(m) => canonical_dir(&m.config_dir) == *dir,
+                    None => true,
+                })
+                .collect(),
+        })
+    }
+
+    /// Every snapshot of every instance, oldest first.
+    pub fn list_all(&self) -> Result<Vec<SnapshotInfo>, TxnError> {
         let rd = match fs::read_dir(&self.dir) {
             Ok(rd) => rd,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(TxnError::io(&self.dir, "read backup directory", e)),
         };
+        trust::check_dir(&self.dir)?;
         let mut ids = Vec::new();
         for entry in rd {
             let entry = entry.map_err(|e| TxnError::io(&self.dir, "read backup directory", e))?;
@@ -124,10 +207,10 @@ impl SnapshotStore {
             }
         }
         ids.sort_by(|a, b| cmp_ids(a, b));
-        ids.iter().map(|id| self.info(id)).collect()
+        Ok(ids.iter().map(|id| self.info(id)).collect())
     }
 
-    /// One snapshot by id.
+    /// One snapshot by id (of any instance: restoring checks the instance).
     pub fn get(&self, id: &str) -> Result<SnapshotInfo, TxnError> {
         let path = self.dir.join(id);
         if !is_snapshot_id(id) || !path.is_dir() {
@@ -136,30 +219,49 @@ impl SnapshotStore {
                 dir: self.dir.clone(),
             });
         }
-        self.info(id)
+        trust::check_dir(&self.dir)?;
+        Ok(self.info(id))
     }
 
-    fn info(&self, id: &str) -> Result<SnapshotInfo, TxnError> {
+    /// Read one snapshot's manifest; every problem becomes `problem` (never an error), so
+    /// that one bad snapshot cannot block the others.
+    fn info(&self, id: &str) -> SnapshotInfo {
         let path = self.dir.join(id);
-        let mpath = path.join(MANIFEST_NAME);
-        let (manifest, problem) = match fs::read(&mpath) {
-            Ok(bytes) => match serde_json::from_slice::<Manifest>(&bytes) {
-                Ok(m) if m.id == id => (Some(m), None),
-                Ok(m) => (None, Some(format!("manifest names id {:?}", m.id))),
-                Err(e) => (None, Some(format!("unreadable manifest: {e}"))),
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                (None, Some("no manifest (incomplete snapshot)".to_string()))
-            }
-            Err(e) => return Err(TxnError::io(&mpath, "read manifest", e)),
+        let (manifest, problem) = match self.read_manifest(id, &path) {
+            Ok(m) => (Some(m), None),
+            Err(p) => (None, Some(p)),
         };
-        Ok(SnapshotInfo {
+        SnapshotInfo {
             id: id.to_string(),
             path,
             complete: manifest.is_some(),
             manifest,
             problem,
-        })
+        }
+    }
+
+    fn read_manifest(&self, id: &str, path: &Path) -> Result<Manifest, String> {
+        if let Some(p) = trust::entry_problem(path, true) {
+            return Err(format!("untrusted snapshot: {p}"));
+        }
+        let mpath = path.join(MANIFEST_NAME);
+        match fs::symlink_metadata(&mpath) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err("no manifest (incomplete snapshot)".to_string())
+            }
+            _ => {}
+        }
+        if let Some(p) = trust::entry_problem(&mpath, false) {
+            return Err(format!("untrusted manifest: {p}"));
+        }
+        let bytes = pftls_safe_read::read(&mpath, pftls_safe_read::Kind::Manifest)
+            .map_err(|e| e.to_string())?;
+        let m: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| format!("unreadable manifest: {e}"))?;
+        if m.id != id {
+            return Err(format!("manifest names id {:?}", m.id));
+        }
+        Ok(m)
     }
 
     /// The newest complete snapshot, optionally only of one action.
@@ -178,6 +280,10 @@ impl SnapshotStore {
         let mpath = info.path.join(MANIFEST_NAME);
         match (info.manifest, info.problem) {
             (Some(m), _) => Ok(m),
+            (None, Some(p)) if p.starts_with("untrusted") => Err(TxnError::UnsafeSnapshot {
+                id: id.to_string(),
+                reason: p,
+            }),
             (None, problem) => Err(TxnError::Corrupt {
                 id: id.to_string(),
                 file: mpath,
@@ -186,13 +292,31 @@ impl SnapshotStore {
         }
     }
 
-    /// Check every file's size and sha256 against the manifest.
+    /// Check every file's name, mode, size and sha256 against the manifest, and that the
+    /// manifest asks for nothing pftls refuses to restore (see [`check_manifest`]).
     pub fn verify(&self, id: &str) -> Result<(), TxnError> {
         let manifest = self.manifest(id)?;
+        check_manifest(&manifest)?;
         for f in &manifest.files {
             self.checked_bytes(id, f)?;
         }
+        for a in &manifest.applied {
+            self.applied_bytes(id, a)?;
+        }
         Ok(())
+    }
+
+    /// What the run that took snapshot `id` wrote to `a.name`, checked against the manifest.
+    pub(crate) fn applied_bytes(&self, id: &str, a: &AppliedFile) -> Result<Vec<u8>, TxnError> {
+        let f = ManifestFile {
+            name: a.name.clone(),
+            sha256: a.sha256.clone(),
+            size: a.size,
+            mode: 0o600,
+            uid: 0,
+            gid: 0,
+        };
+        self.checked_at(id, &Path::new(APPLIED_DIR).join(&a.name), &f)
     }
 
     /// The bytes of `name` in snapshot `id`, checked against the manifest.
@@ -211,6 +335,10 @@ impl SnapshotStore {
     }
 
     pub(crate) fn checked_bytes(&self, id: &str, f: &ManifestFile) -> Result<Vec<u8>, TxnError> {
+        self.checked_at(id, Path::new(&f.name), f)
+    }
+
+    fn checked_at(&self, id: &str, rel: &Path, f: &ManifestFile) -> Result<Vec<u8>, TxnError> {
         let snap = self.dir.join(id);
         let corrupt = |file: PathBuf, reason: String| TxnError::Corrupt {
             id: id.to_string(),
@@ -223,14 +351,17 @@ impl SnapshotStore {
                 format!("invalid file name {:?}", f.name),
             ));
         }
-        let path = snap.join(&f.name);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(corrupt(path, "missing".to_string()))
-            }
-            Err(e) => return Err(TxnError::io(&path, "read snapshot file", e)),
-        };
+        let path = snap.join(rel);
+        if fs::symlink_metadata(&path).is_err() {
+            return Err(corrupt(path, "missing".to_string()));
+        }
+        if let Some(p) = trust::entry_problem(&path, false) {
+            return Err(TxnError::UnsafeSnapshot {
+                id: id.to_string(),
+                reason: format!("untrusted snapshot file: {p}"),
+            });
+        }
+        let bytes = pftls_safe_read::read(&path, pftls_safe_read::Kind::Config)?;
         if bytes.len() as u64 != f.size {
             return Err(corrupt(
                 path,
@@ -247,11 +378,26 @@ impl SnapshotStore {
         Ok(bytes)
     }
 
-    /// Remove the oldest complete snapshots beyond `keep`, and incomplete snapshots older than
-    /// every kept one (when none is kept: older than the newest complete one; a lone incomplete
-    /// snapshot may be a run in progress and is left alone). Returns the removed ids.
+    /// Remove the oldest complete snapshots of this store's instance beyond `keep`, and
+    /// incomplete snapshots older than every kept one (when none is kept: older than the
+    /// newest complete one; a lone incomplete snapshot may be a run in progress and is left
+    /// alone). Untrusted snapshots are never touched. Returns the removed ids.
     pub fn prune(&self, keep: usize) -> Result<Vec<String>, TxnError> {
+        self.prune_protecting(keep, None)
+    }
+
+    /// [`prune`](Self::prune) that never removes `protect` (the snapshot a run just took).
+    pub(crate) fn prune_protecting(
+        &self,
+        keep: usize,
+        protect: Option<&str>,
+    ) -> Result<Vec<String>, TxnError> {
         let all = self.list()?;
+        let untrusted = |i: &SnapshotInfo| {
+            i.problem
+                .as_deref()
+                .is_some_and(|p| p.starts_with("untrusted"))
+        };
         let complete: Vec<&SnapshotInfo> = all.iter().filter(|i| i.complete).collect();
         let cut = complete.len().saturating_sub(keep);
         let boundary = match complete.get(cut) {
@@ -260,6 +406,9 @@ impl SnapshotStore {
         };
         let mut removed = Vec::new();
         for info in &all {
+            if protect == Some(info.id.as_str()) || untrusted(info) {
+                continue;
+            }
             let remove = if info.complete {
                 complete[..cut].iter().any(|c| c.id == info.id)
             } else {
@@ -308,6 +457,7 @@ impl SnapshotStore {
         &self,
         meta: &SnapshotMeta,
         files: &[SnapshotFile],
+        applied: &[(String, Vec<u8>)],
     ) -> Result<SnapshotInfo, TxnError> {
         for f in files {
             if !is_plain_name(&f.name) {
@@ -318,9 +468,10 @@ impl SnapshotStore {
             }
         }
         self.ensure_dir()?;
+        trust::check_dir(&self.dir)?;
         let now = chrono::Utc::now();
         let (id, path) = self.allocate(&now.format("%Y%m%dT%H%M%SZ").to_string())?;
-        let result = self.fill(&id, &path, now, meta, files);
+        let result = self.fill(&id, &path, now, meta, files, applied);
         if result.is_err() {
             // Do not leave an incomplete snapshot behind for an error we report anyway.
             let _ = self.remove(&id);
@@ -336,6 +487,7 @@ impl SnapshotStore {
         now: chrono::DateTime<chrono::Utc>,
         meta: &SnapshotMeta,
         files: &[SnapshotFile],
+        applied: &[(String, Vec<u8>)],
     ) -> Result<SnapshotInfo, TxnError> {
         let mut entries = Vec::with_capacity(files.len());
         for f in files {
@@ -349,6 +501,23 @@ impl SnapshotStore {
                 gid: f.meta.gid,
             });
         }
+        let mut applied_entries = Vec::with_capacity(applied.len());
+        if !applied.is_empty() {
+            let adir = path.join(APPLIED_DIR);
+            DirBuilder::new()
+                .mode(0o700)
+                .create(&adir)
+                .map_err(|e| TxnError::io(&adir, "create snapshot directory", e))?;
+            for (name, bytes) in applied {
+                write_new_file(&adir.join(name), bytes, None, None)?;
+                applied_entries.push(AppliedFile {
+                    name: name.clone(),
+                    sha256: sha256_hex(bytes),
+                    size: bytes.len() as u64,
+                });
+            }
+            fsync_dir(&adir)?;
+        }
         let manifest = Manifest {
             id: id.to_string(),
             created: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -356,8 +525,11 @@ impl SnapshotStore {
             pftls_version: meta.pftls_version.clone(),
             action: meta.action,
             policies: meta.policies.clone(),
-            config_dir: meta.config_dir.clone(),
+            config_dir: canonical_dir(&meta.config_dir),
+            instance: self.instance_name.clone(),
+            taken_by_uid: Some(trust::euid()),
             files: entries,
+            applied: applied_entries,
         };
         let mpath = path.join(MANIFEST_NAME);
         let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| TxnError::Io {
@@ -422,6 +594,43 @@ impl SnapshotStore {
             io::Error::other("too many snapshots in one second"),
         ))
     }
+}
+
+/// Refuse a manifest that asks for something pftls will not restore: a file it does not
+/// manage (e.g. `dynamicmaps.cf`, whose modules Postfix loads as root), a name listed twice,
+/// a set-uid/set-gid/sticky or world-writable mode.
+pub fn check_manifest(m: &Manifest) -> Result<(), TxnError> {
+    let refuse = |reason: String| TxnError::UnsafeSnapshot {
+        id: m.id.clone(),
+        reason,
+    };
+    for (i, f) in m.files.iter().enumerate() {
+        if !MANAGED_FILES.contains(&f.name.as_str()) {
+            return Err(refuse(format!(
+                "its manifest lists {:?}, which is not a file pftls manages ({})",
+                f.name,
+                MANAGED_FILES.join(", ")
+            )));
+        }
+        if m.files[..i].iter().any(|g| g.name == f.name) {
+            return Err(refuse(format!("its manifest lists {:?} twice", f.name)));
+        }
+        if f.mode & 0o7000 != 0 || f.mode & 0o002 != 0 {
+            return Err(refuse(format!(
+                "{} would be restored with mode {:04o} (set-id, sticky or world-writable)",
+                f.name, f.mode
+            )));
+        }
+    }
+    for a in &m.applied {
+        if !MANAGED_FILES.contains(&a.name.as_str()) {
+            return Err(refuse(format!(
+                "its manifest lists an applied file {:?}, which pftls does not manage",
+                a.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// This machine's host name ("unknown" if it cannot be read).

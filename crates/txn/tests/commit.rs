@@ -94,7 +94,7 @@ fn commit_writes_both_files_and_keeps_mode_owner_xattrs() {
     assert_eq!(fs::metadata(&backup.path).unwrap().mode() & 0o777, 0o700);
     assert_eq!(
         names(&backup.path),
-        ["main.cf", "manifest.json", "master.cf"]
+        ["applied", "main.cf", "manifest.json", "master.cf"]
     );
     assert_eq!(
         fs::metadata(backup.path.join("main.cf")).unwrap().mode() & 0o777,
@@ -160,7 +160,7 @@ fn symlinked_main_cf_keeps_the_link_and_changes_the_target() {
     assert!(!report.files[1].changed, "master.cf unchanged");
     // Only the changed file is in the snapshot; no temp files next to the real target.
     let snap = report.backup.unwrap();
-    assert_eq!(names(&snap.path), ["main.cf", "manifest.json"]);
+    assert_eq!(names(&snap.path), ["applied", "main.cf", "manifest.json"]);
     assert_eq!(names(&real_dir), ["main.cf"]);
 
     // Restoring through the link also keeps it.
@@ -592,6 +592,7 @@ fn new_file_is_created_and_removed_again_when_reload_fails() {
         name: "tls_policy".into(),
         path: env.config.join("tls_policy"),
         new_contents: b"example.com encrypt\n".to_vec(),
+        expected: Expected::Unchecked,
     });
     let err = commit(
         &lock,
@@ -616,9 +617,10 @@ fn new_file_is_created_and_removed_again_when_reload_fails() {
         "example.com encrypt\n"
     );
     assert_eq!(meta_of(&env.config.join("tls_policy")).0, 0o644);
-    // Unchanged files and the new one: the snapshot holds nothing but the manifest.
+    // Unchanged files and the new one: the snapshot holds nothing but the manifest and the
+    // record of what was written.
     let snap = r.backup.unwrap();
-    assert_eq!(names(&snap.path), ["manifest.json"]);
+    assert_eq!(names(&snap.path), ["applied", "manifest.json"]);
 }
 
 #[test]
@@ -648,7 +650,10 @@ fn manifest_with_path_traversal_is_corrupt() {
     )
     .unwrap();
     let err = restore(&lock, &store, &snap.id, &env.config, None, None).unwrap_err();
-    assert!(matches!(err, TxnError::Corrupt { .. }), "{err}");
-    assert!(err.to_string().contains("invalid file name"), "{err}");
+    assert!(matches!(err, TxnError::UnsafeSnapshot { .. }), "{err}");
+    assert!(
+        err.to_string().contains("not a file pftls manages"),
+        "{err}"
+    );
     assert_eq!(env.read("main.cf"), "x\n");
 }

@@ -43,11 +43,13 @@ fn child(base: &Path) {
                 name: "main.cf".into(),
                 path: config.join("main.cf"),
                 new_contents: content("main", gen).into_bytes(),
+                expected: Expected::Unchecked,
             },
             FileChange {
                 name: "master.cf".into(),
                 path: config.join("master.cf"),
                 new_contents: content("master", gen).into_bytes(),
+                expected: Expected::Unchecked,
             },
         ];
         let meta = SnapshotMeta {

@@ -23,11 +23,13 @@ fn change(config: &std::path::Path, main: &[u8]) -> Vec<FileChange> {
             name: "main.cf".into(),
             path: config.join("main.cf"),
             new_contents: main.to_vec(),
+            expected: Expected::Unchecked,
         },
         FileChange {
             name: "master.cf".into(),
             path: config.join("master.cf"),
             new_contents: b"new master\n".to_vec(),
+            expected: Expected::Unchecked,
         },
     ]
 }

@@ -1,7 +1,7 @@
 //! `pftls plan` and `pftls apply` (also `--dry-run` and `--plan FILE`): one [`Plan`] behind all.
 
 use pftls_policy::{Plan, PlanError, Policy};
-use pftls_txn::{FileChange, SnapshotMeta, SnapshotStore};
+use pftls_txn::{Expected, FileChange, SnapshotMeta, SnapshotStore};
 use std::path::Path;
 
 use crate::cli::{ApplyArgs, Format, PlanArgs};
@@ -195,11 +195,16 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
             name: "main.cf".into(),
             path: planned.files.main_path.clone(),
             new_contents: planned.plan.main_after.clone(),
+            expected: Expected::planned_on(true, &planned.plan.main_before),
         },
         FileChange {
             name: "master.cf".into(),
             path: planned.files.master_path.clone(),
             new_contents: planned.plan.master_after.clone(),
+            expected: Expected::planned_on(
+                planned.files.master_exists,
+                &planned.plan.master_before,
+            ),
         },
     ];
     // master.cf that does not exist and stays empty is not created.

@@ -8,7 +8,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use pftls_txn::{Action, FileChange, SnapshotMeta, SnapshotStore};
+use pftls_txn::{Action, Expected, FileChange, SnapshotMeta, SnapshotStore};
 
 /// A config dir with main.cf and master.cf, and a backup dir, inside a temp dir.
 pub struct Env {
@@ -54,11 +54,13 @@ impl Env {
                 name: "main.cf".into(),
                 path: self.config.join("main.cf"),
                 new_contents: main.as_bytes().to_vec(),
+                expected: Expected::Unchecked,
             },
             FileChange {
                 name: "master.cf".into(),
                 path: self.config.join("master.cf"),
                 new_contents: master.as_bytes().to_vec(),
+                expected: Expected::Unchecked,
             },
         ]
     }
