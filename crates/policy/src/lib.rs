@@ -8,6 +8,7 @@ pub mod limits;
 pub mod locate;
 pub mod plan;
 pub mod policy;
+pub mod saved;
 pub mod validate;
 pub mod values;
 pub mod version;

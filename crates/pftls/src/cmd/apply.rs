@@ -151,7 +151,8 @@ pub fn run_plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<i32> {
     let mut planned = plan_policies(ctx, &args.policy.policies)?;
     annotate(ctx, &mut planned, !args.policy.no_impact)?;
     if let Some(out) = &args.out {
-        SavedPlan::from_plan(&planned, &ctx.config_dir).save(out)?;
+        let policies = load_policies(ctx, &args.policy.policies)?;
+        SavedPlan::from_plan(&planned, &policies, &ctx.config_dir).save(out)?;
     }
     report(ctx, &planned, true, None, args.out.as_deref())?;
     Ok(change_exit(ctx, planned.plan.changed()))
