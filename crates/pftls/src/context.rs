@@ -105,20 +105,26 @@ impl Ctx {
             )
             .at(self.config_dir.display().to_string(), None));
         }
-        let main = std::fs::read(&main_path).map_err(|e| {
-            let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                " (is this the Postfix configuration directory? use -c DIR or PFTLS_CONFIG_DIR)"
-            } else {
-                ""
+        // Non-blocking, regular files only, size-limited (a FIFO or /dev/zero as main.cf
+        // must not hang or exhaust pftls while it holds the lock).
+        let main =
+            pftls_safe_read::read(&main_path, pftls_safe_read::Kind::Config).map_err(|e| {
+                let hint = if e.is_not_found() {
+                    " (is this the Postfix configuration directory? use -c DIR or PFTLS_CONFIG_DIR)"
+                } else {
+                    ""
+                };
+                CliError::new("io", format!("{e}{hint}")).at(main_path.display().to_string(), None)
+            })?;
+        let (master, master_exists) =
+            match pftls_safe_read::read_optional(&master_path, pftls_safe_read::Kind::Config) {
+                Ok(Some(b)) => (b, true),
+                Ok(None) => (Vec::new(), false),
+                Err(e) => {
+                    return Err(CliError::new("io", e.to_string())
+                        .at(master_path.display().to_string(), None))
+                }
             };
-            CliError::new("io", format!("{}: {e}{hint}", main_path.display()))
-                .at(main_path.display().to_string(), None)
-        })?;
-        let (master, master_exists) = match std::fs::read(&master_path) {
-            Ok(b) => (b, true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), false),
-            Err(e) => return Err(io_error(&master_path, &e)),
-        };
         Ok(ConfigFiles {
             main_path,
             master_path,

@@ -169,10 +169,38 @@ fn reload_with_lingering_child_returns_and_failed_reload_drops_its_snapshot() {
     assert_eq!(s.snapshots().len(), 2);
 }
 
+fn mkfifo(p: &std::path::Path) {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
 #[test]
 fn fifo_and_foreign_files_are_refused_without_quoting_them() {
     let s = Sandbox::new(OVER);
     let main = s.conf.join("main.cf");
+    // A FIFO as master.cf or main.cf: refused within a second, nothing written.
+    for name in ["master.cf", "main.cf"] {
+        let p = s.conf.join(name);
+        let saved = std::fs::read(&p).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        mkfifo(&p);
+        let t = Instant::now();
+        let (code, v) = s.json(&["apply", "-p", POLICY]);
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{name}: {:?}",
+            t.elapsed()
+        );
+        assert_eq!(code, 1, "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("FIFO"),
+            "{v}"
+        );
+        std::fs::remove_file(&p).unwrap();
+        std::fs::write(&p, saved).unwrap();
+    }
+    assert!(s.snapshots().is_empty());
     std::fs::remove_file(&main).unwrap();
     std::fs::write(
         s.tmp.path().join("secret"),
@@ -190,9 +218,7 @@ fn fifo_and_foreign_files_are_refused_without_quoting_them() {
     }
     // A policy file that is a FIFO is refused at once.
     let fifo = s.tmp.path().join("p.yaml");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: valid path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo);
     std::fs::remove_file(&main).unwrap();
     std::fs::copy(
         common::repo().join("examples").join(OVER).join("main.cf"),
