@@ -221,7 +221,8 @@ impl Ctx {
 
 /// Reads a file, mapping errors to a clear message naming it.
 pub fn read_file(path: &Path) -> CliResult<Vec<u8>> {
-    std::fs::read(path).map_err(|e| io_error(path, &e))
+    pftls_safe_read::read(path, pftls_safe_read::Kind::Config)
+        .map_err(|e| CliError::new("io", e.to_string()).at(path.display().to_string(), None))
 }
 
 /// An I/O error naming the path.

@@ -67,6 +67,21 @@ fn rollback_of_another_instance_is_refused_and_listing_is_per_instance() {
 }
 
 #[test]
+fn manifest_records_the_postmulti_instance_name() {
+    let s = Sandbox::new(OVER);
+    let mut main = s.main_cf();
+    main.extend_from_slice(b"multi_instance_name = postfix-out\n");
+    std::fs::write(s.conf.join("main.cf"), &main).unwrap();
+    let (code, v) = s.json(&["apply", "-p", POLICY]);
+    assert_eq!(code, 0, "{v}");
+    let (_, l) = s.json(&["backups", "list"]);
+    assert_eq!(
+        l["backups"][0]["manifest"]["instance"], "postfix-out",
+        "{l}"
+    );
+}
+
+#[test]
 fn drift_is_shown_and_refused_unless_forced() {
     let s = Sandbox::new(OVER);
     let original = s.main_cf();

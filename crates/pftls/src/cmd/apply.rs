@@ -194,7 +194,15 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     let validation_warnings = validate_candidate(&planned)?;
     let mut planned = planned;
     annotate(ctx, &mut planned, !args.policy.no_impact)?;
-    let store = SnapshotStore::new(&ctx.backup_dir).for_instance(&ctx.config_dir);
+    // The snapshot records its instance: the canonical config dir, and the postmulti name.
+    let instance_name = postfix_conf::MainCf::parse(&planned.plan.main_before)
+        .ok()
+        .and_then(|m| m.get("multi_instance_name"))
+        .map(|e| e.value)
+        .filter(|v| !v.is_empty());
+    let store = SnapshotStore::new(&ctx.backup_dir)
+        .for_instance(&ctx.config_dir)
+        .with_instance_name(instance_name);
     let changes = vec![
         FileChange {
             name: "main.cf".into(),
