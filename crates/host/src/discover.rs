@@ -42,29 +42,32 @@ impl ConfigFiles {
         if !dir.is_dir() {
             return Err(HostError::NoConfigDir(dir.to_path_buf()));
         }
-        let main = std::fs::read(&main_path).map_err(|e| {
-            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+        // Non-blocking, regular files only, size-limited: a FIFO or /dev/zero as main.cf must
+        // not hang or exhaust pftls while it holds the lock.
+        let main = pftls_safe_read::read(&main_path, pftls_safe_read::Kind::Config).map_err(|e| {
+            let hint = if e.is_not_found() {
                 " (is this the Postfix configuration directory? use -c DIR or PFTLS_CONFIG_DIR)"
             } else {
                 ""
             };
-            HostError::Io {
+            HostError::Read {
                 path: main_path.clone(),
                 message: e.to_string(),
                 hint: hint.into(),
             }
         })?;
-        let (master, master_exists) = match std::fs::read(&master_path) {
-            Ok(b) => (b, true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), false),
-            Err(e) => {
-                return Err(HostError::Io {
-                    path: master_path,
-                    message: e.to_string(),
-                    hint: String::new(),
-                })
-            }
-        };
+        let (master, master_exists) =
+            match pftls_safe_read::read_optional(&master_path, pftls_safe_read::Kind::Config) {
+                Ok(Some(b)) => (b, true),
+                Ok(None) => (Vec::new(), false),
+                Err(e) => {
+                    return Err(HostError::Read {
+                        path: master_path,
+                        message: e.to_string(),
+                        hint: String::new(),
+                    })
+                }
+            };
         Ok(ConfigFiles {
             main_path,
             master_path,

@@ -29,6 +29,17 @@ pub enum HostError {
     /// The configuration directory does not exist.
     #[error("configuration directory {} does not exist (use -c DIR)", .0.display())]
     NoConfigDir(PathBuf),
+    /// A configuration file could not be read safely (missing, not a regular file, too
+    /// large, unreadable); the message names the file and never quotes its contents.
+    #[error("{message}{hint}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// safe-read's message (it names the file itself).
+        message: String,
+        /// A hint for the user (may be empty).
+        hint: String,
+    },
     /// A file could not be read.
     #[error("{}: {message}{hint}", path.display())]
     Io {

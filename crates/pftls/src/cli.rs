@@ -224,6 +224,9 @@ pub struct RollbackArgs {
     /// The change to judge: a snapshot id or a time (RFC 3339, YYYY-MM-DD HH:MM, or -2h).
     #[arg(long, value_name = "ID|TIME", allow_hyphen_values = true)]
     pub around: Option<String>,
+    /// Roll back even when the files were edited after the apply (those edits are lost).
+    #[arg(long)]
+    pub force: bool,
     /// Reload, retention and locking.
     #[command(flatten)]
     pub write: WriteArgs,
@@ -232,26 +235,37 @@ pub struct RollbackArgs {
 /// Options of the commands that write (apply, rollback).
 #[derive(Debug, Args)]
 pub struct WriteArgs {
-    /// Run `postfix reload` afterwards (or --reload-command); a failed reload restores the
-    /// previous files and exits 1.
+    /// Run `postfix reload` afterwards (`postfix -c DIR reload` for an instance other than
+    /// the default one, or --reload-command); a failed reload restores the previous files and
+    /// exits 1.
     #[arg(long)]
     pub reload: bool,
-    /// The reload command (split on whitespace, no shell).
-    #[arg(long, value_name = "CMD", default_value = "postfix reload")]
-    pub reload_command: String,
-    /// Keep only the newest N snapshots afterwards.
-    #[arg(long, value_name = "N")]
-    pub keep: Option<usize>,
+    /// The reload command (split on whitespace, no shell). Default: the instance's
+    /// `postfix [-c DIR] reload`.
+    #[arg(long, value_name = "CMD")]
+    pub reload_command: Option<String>,
+    /// Keep only the newest N snapshots of this instance afterwards (N >= 1: the snapshot
+    /// this run takes is always kept).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep: Option<u64>,
     /// How long to wait for another pftls run on the same config dir.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub lock_timeout: u64,
 }
 
 impl WriteArgs {
-    /// The reload command as argv, when --reload was given.
-    pub fn reload_argv(&self) -> Option<Vec<String>> {
-        self.reload
-            .then(|| pftls_txn::split_reload_command(&self.reload_command))
+    /// The reload command as argv, when --reload was given: --reload-command, or the
+    /// instance-aware default for `config_dir`.
+    pub fn reload_argv(&self, config_dir: &std::path::Path) -> Option<Vec<String>> {
+        self.reload.then(|| match &self.reload_command {
+            Some(c) => pftls_txn::split_reload_command(c),
+            None => pftls_txn::reload_command_for(config_dir, &default_config_dir()),
+        })
+    }
+
+    /// `--keep` as a count.
+    pub fn keep(&self) -> Option<usize> {
+        self.keep.map(|k| usize::try_from(k).unwrap_or(usize::MAX))
     }
 
     /// The lock timeout.
@@ -260,17 +274,36 @@ impl WriteArgs {
     }
 }
 
+/// The default instance's configuration directory (`postconf -d -h config_directory`;
+/// `/etc/postfix` when postconf cannot say).
+pub fn default_config_dir() -> std::path::PathBuf {
+    std::process::Command::new("postconf")
+        .args(["-d", "-h", "config_directory"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/etc/postfix".to_string())
+        .into()
+}
+
 /// `backups` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BackupsCmd {
-    /// List snapshots, oldest first.
-    List,
+    /// List this instance's snapshots (--all: every instance's), oldest first.
+    List {
+        /// Every instance's snapshots in the backup dir.
+        #[arg(long)]
+        all: bool,
+    },
     /// Show one snapshot's manifest and verify its checksums.
     Show {
         /// Snapshot id (YYYYMMDDTHHMMSSZ).
         id: String,
     },
-    /// Remove the oldest snapshots beyond N.
+    /// Remove this instance's oldest snapshots beyond N.
     Prune {
         /// How many to keep.
         #[arg(long, value_name = "N")]

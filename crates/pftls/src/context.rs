@@ -148,7 +148,8 @@ impl Ctx {
 
 /// Reads a file, mapping errors to a clear message naming it.
 pub fn read_file(path: &Path) -> CliResult<Vec<u8>> {
-    std::fs::read(path).map_err(|e| io_error(path, &e))
+    pftls_safe_read::read(path, pftls_safe_read::Kind::Config)
+        .map_err(|e| CliError::new("io", e.to_string()).at(path.display().to_string(), None))
 }
 
 /// An I/O error naming the path.
@@ -162,6 +163,9 @@ pub fn host_error(e: host::HostError) -> CliError {
     match &e {
         E::NoConfigDir(p) => {
             CliError::new("config", e.to_string()).at(p.display().to_string(), None)
+        }
+        E::Read { path, .. } => {
+            CliError::new("io", e.to_string()).at(path.display().to_string(), None)
         }
         E::Io { path, .. } => {
             CliError::new("io", e.to_string()).at(path.display().to_string(), None)

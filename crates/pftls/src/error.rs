@@ -21,6 +21,9 @@ pub struct CliError {
     pub line: Option<usize>,
     /// Process exit code.
     pub exit: i32,
+    /// Whether the files on disk changed although the run failed (e.g. a step after the
+    /// renames failed, or the guard could not judge an applied change): JSON `changed`.
+    pub changed: bool,
 }
 
 impl CliError {
@@ -32,6 +35,7 @@ impl CliError {
             file: None,
             line: None,
             exit: EXIT_ERROR,
+            changed: false,
         }
     }
 

@@ -94,6 +94,7 @@ pub fn after_apply(
             "{}; the guard could not judge the change, which stays applied (undo it with: pftls rollback --to {snapshot_id})",
             e.message
         );
+        e.changed = true;
         e
     };
     let Some((duration, log)) = preflight(args).map_err(still_applied)? else {
@@ -115,6 +116,8 @@ pub fn after_apply(
                     verdict.reasons.join("; "),
                     c.message
                 );
+                // The applied change is still on disk.
+                c.changed = true;
                 c
             })?;
         Some(report)

@@ -68,7 +68,7 @@ pub fn run_main() -> ! {
 fn report_error(ctx: &Ctx, e: &CliError) -> i32 {
     match ctx.format {
         Format::Json => output::print_json(&serde_json::json!({
-            "changed": false,
+            "changed": e.changed,
             "error": e.to_json(),
         })),
         Format::Text => eprintln!("pftls: error: {e}"),

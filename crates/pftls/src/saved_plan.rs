@@ -1,74 +1,59 @@
-//! Saved plans (`plan --out FILE`, `apply --plan FILE`): the plan plus the checksums of the
-//! inputs it was computed from and the exact bytes to write.
+//! Saved plans (`plan --out FILE`, `apply --plan FILE`): the CLI side of
+//! [`pftls_policy::saved`], which holds every check (digest, both files, config dir, Postfix
+//! version, stale inputs, unchanged policies, re-derivation).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use pftls_policy::Plan;
-use serde::{Deserialize, Serialize};
+use pftls_policy::saved::{SavedPlan as Inner, SavedPlanError};
+use pftls_policy::Policy;
 
-use crate::cmd::apply::Planned;
+use crate::cmd::apply::{plan_error, Planned};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 
-const FORMAT: &str = "pftls-plan/1";
-
-/// The on-disk form of a plan.
-#[derive(Debug, Serialize, Deserialize)]
+/// A saved plan and the file it was read from.
+#[derive(Debug)]
 pub struct SavedPlan {
-    /// Format marker.
-    pub format: String,
-    /// When it was made (RFC 3339).
-    pub created: String,
-    /// The configuration directory it is for.
-    pub config_dir: PathBuf,
-    /// Target version it was planned for.
-    pub postfix_version: String,
-    /// crypto-policy description at plan time.
-    pub crypto_policy: String,
-    /// The plan (without file bytes).
-    pub plan: Plan,
-    /// Per file: checksum of the input and the bytes to write.
-    pub files: Vec<SavedFile>,
+    inner: Inner,
+    path: String,
 }
 
-/// One file of a saved plan.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SavedFile {
-    /// `main.cf` or `master.cf`.
-    pub name: String,
-    /// sha256 of the file the plan was computed from.
-    pub before_sha256: String,
-    /// The new contents, base64.
-    pub after_base64: String,
+fn saved_error(e: SavedPlanError) -> CliError {
+    let kind = match &e {
+        SavedPlanError::Stale { .. }
+        | SavedPlanError::OtherConfigDir { .. }
+        | SavedPlanError::OtherVersion { .. }
+        | SavedPlanError::Policy { .. } => "stale-plan",
+        _ => "plan",
+    };
+    let file = match &e {
+        SavedPlanError::Stale { path, .. } => Some(path.display().to_string()),
+        _ => None,
+    };
+    let mut c = CliError::new(kind, e.to_string());
+    c.file = file;
+    c
 }
 
 impl SavedPlan {
-    /// Captures a plan.
-    pub fn from_plan(p: &Planned, config_dir: &Path) -> SavedPlan {
-        let file = |name: &str, before: &[u8], after: &[u8]| SavedFile {
-            name: name.to_string(),
-            before_sha256: pftls_txn::sha256_hex(before),
-            after_base64: openssl::base64::encode_block(after),
-        };
+    /// Captures a plan made from `policies`.
+    pub fn from_plan(p: &Planned, policies: &[Policy], config_dir: &Path) -> SavedPlan {
         SavedPlan {
-            format: FORMAT.into(),
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            config_dir: std::fs::canonicalize(config_dir)
-                .unwrap_or_else(|_| config_dir.to_path_buf()),
-            postfix_version: p.version.clone(),
-            crypto_policy: p.crypto_source.clone(),
-            plan: p.plan.clone(),
-            files: vec![
-                file("main.cf", &p.plan.main_before, &p.plan.main_after),
-                file("master.cf", &p.plan.master_before, &p.plan.master_after),
-            ],
+            inner: Inner::new(
+                &p.plan,
+                policies,
+                config_dir,
+                &p.version,
+                &p.crypto_source,
+                p.files.master_exists,
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            path: String::new(),
         }
     }
 
     /// Writes the plan file (0600: it may reveal configuration).
     pub fn save(&self, path: &Path) -> CliResult<()> {
-        let text =
-            serde_json::to_string_pretty(self).map_err(|e| CliError::new("io", e.to_string()))?;
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let mut f = std::fs::OpenOptions::new()
@@ -78,106 +63,58 @@ impl SavedPlan {
             .mode(0o600)
             .open(path)
             .map_err(|e| crate::context::io_error(path, &e))?;
-        f.write_all(text.as_bytes())
+        f.write_all(&self.inner.to_json())
             .and_then(|_| f.sync_all())
             .map_err(|e| crate::context::io_error(path, &e))
     }
 
-    /// Reads a plan file.
+    /// Reads a plan file (non-blocking, size-limited) and checks format, digest and files.
     pub fn load(path: &Path) -> CliResult<SavedPlan> {
-        let bytes = crate::context::read_file(path)?;
-        let p: SavedPlan = serde_json::from_slice(&bytes).map_err(|e| {
-            CliError::new(
-                "plan",
-                format!("{}: not a pftls plan file: {e}", path.display()),
-            )
-            .at(path.display().to_string(), Some(e.line()))
-        })?;
-        if p.format != FORMAT {
-            return Err(CliError::new(
-                "plan",
-                format!(
-                    "{}: unsupported plan format {:?} (expected {FORMAT})",
-                    path.display(),
-                    p.format
-                ),
-            ));
-        }
-        Ok(p)
+        let bytes = pftls_safe_read::read(path, pftls_safe_read::Kind::Plan)
+            .map_err(|e| CliError::new("io", e.to_string()).at(path.display().to_string(), None))?;
+        let shown = path.display().to_string();
+        let inner = Inner::parse(&bytes, &shown).map_err(saved_error)?;
+        Ok(SavedPlan { inner, path: shown })
     }
 
-    /// Checks the plan against the current files and turns it into a [`Planned`]. A plan whose
-    /// inputs changed since it was made is refused (stale).
+    /// Checks the plan against the target and the current files, re-derives it from its
+    /// policies, and turns it into a [`Planned`]. Any mismatch is refused before anything is
+    /// written.
     pub fn into_planned(self, ctx: &Ctx, _dry_run: bool) -> CliResult<Planned> {
-        let dir = std::fs::canonicalize(&ctx.config_dir).unwrap_or_else(|_| ctx.config_dir.clone());
-        if dir != self.config_dir {
-            return Err(CliError::new(
-                "stale-plan",
-                format!(
-                    "the plan was made for {}, not {} (use -c {})",
-                    self.config_dir.display(),
-                    dir.display(),
-                    self.config_dir.display()
-                ),
-            ));
-        }
+        let (env, _baseline, mut notes) = ctx.environment()?;
+        let version = env.version.to_string();
+        self.inner
+            .check_target(&ctx.config_dir, &version)
+            .map_err(saved_error)?;
         let files = ctx.read_config()?;
-        let mut plan = self.plan;
-        for f in &self.files {
-            let (current, path) = match f.name.as_str() {
-                "main.cf" => (&files.main, &files.main_path),
-                "master.cf" => (&files.master, &files.master_path),
-                other => {
-                    return Err(CliError::new(
-                        "plan",
-                        format!("plan names an unknown file {other:?}"),
-                    ))
-                }
-            };
-            let now = pftls_txn::sha256_hex(current);
-            if now != f.before_sha256 {
-                return Err(CliError::new(
-                    "stale-plan",
-                    format!(
-                        "{} changed since the plan was made (sha256 {} then, {} now); make a new plan",
-                        path.display(),
-                        short(&f.before_sha256),
-                        short(&now)
-                    ),
-                )
-                .at(path.display().to_string(), None));
-            }
-            let after = openssl::base64::decode_block(&f.after_base64).map_err(|e| {
-                CliError::new(
-                    "plan",
-                    format!("plan file content for {} is corrupt: {e}", f.name),
-                )
-            })?;
-            match f.name.as_str() {
-                "main.cf" => {
-                    plan.main_before = current.clone();
-                    plan.main_after = after;
-                }
-                _ => {
-                    plan.master_before = current.clone();
-                    plan.master_after = after;
-                }
-            }
-        }
+        self.inner
+            .check_inputs(
+                &files.main,
+                &files.master,
+                files.master_exists,
+                (&files.main_path, &files.master_path),
+            )
+            .map_err(saved_error)?;
+        let policies = self.inner.current_policies().map_err(saved_error)?;
+        let plan = pftls_policy::make_plan(&files.main, &files.master, &policies, &env)
+            .map_err(|e| plan_error(e, &files))?;
+        self.inner
+            .check_rederived(&plan, &self.path)
+            .map_err(saved_error)?;
+        notes.push(format!(
+            "applying the saved plan made {}",
+            self.inner.created
+        ));
         Ok(Planned {
             plan,
             files,
-            notes: vec![format!("applying the saved plan made {}", self.created)],
-            crypto_source: self.crypto_policy,
-            version: self.postfix_version,
+            notes,
+            crypto_source: env.crypto.source.clone(),
+            version,
             findings: Vec::new(),
             fixed: Vec::new(),
             introduced: Vec::new(),
             impact: None,
         })
     }
-}
-
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
 }

@@ -156,7 +156,11 @@ pub fn parse_main(bytes: &[u8]) -> Result<MainCf, PlanError> {
     MainCf::parse(bytes).map_err(|e| PlanError::Parse {
         file: "main.cf".into(),
         line: e.line,
-        message: format!("{}: \"{}\"", e.message, e.text),
+        message: format!(
+            "{}{}",
+            e.message,
+            pftls_safe_read::excerpt::quoted_line(bytes, e.line, &e.text)
+        ),
     })
 }
 
@@ -165,7 +169,11 @@ pub fn parse_master(bytes: &[u8]) -> Result<MasterCf, PlanError> {
     MasterCf::parse(bytes).map_err(|e| PlanError::Parse {
         file: "master.cf".into(),
         line: e.line,
-        message: format!("{}: \"{}\"", e.message, e.text),
+        message: format!(
+            "{}{}",
+            e.message,
+            pftls_safe_read::excerpt::quoted_line(bytes, e.line, &e.text)
+        ),
     })
 }
 

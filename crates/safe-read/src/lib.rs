@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+pub mod excerpt;
+
 const MIB: u64 = 1024 * 1024;
 
 /// What a file is for; decides its size limit.

@@ -446,6 +446,20 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // A live process named `master` (a copy of sleep) counts as a running Postfix.
+        let fake = tmp.path().join("master");
+        std::fs::copy("/bin/sleep", &fake).unwrap();
+        let mut child = std::process::Command::new(&fake).arg("30").spawn().unwrap();
+        std::fs::write(q.join("pid/master.pid"), format!("{:>10}\n", child.id())).unwrap();
+        let status = master_status(&q);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(
+            status,
+            MasterStatus::Running {
+                pid: i32::try_from(child.id()).unwrap()
+            }
+        );
         std::fs::write(q.join("pid/master.pid"), "  999999999\n").unwrap();
         match master_status(&q) {
             MasterStatus::NotRunning { reason } => {

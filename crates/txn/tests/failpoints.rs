@@ -536,3 +536,26 @@ fn failed_reload_removes_its_snapshot_so_rollback_targets_the_earlier_apply() {
     assert_eq!(latest.id, first["backup"].as_str().unwrap());
     assert_eq!(fx.store().list().unwrap().len(), 1);
 }
+
+#[test]
+fn kill9_while_paused_between_renames_then_second_apply() {
+    if as_child() {
+        return;
+    }
+    let test = "kill9_while_paused_between_renames_then_second_apply";
+    let fx = Fixture::new();
+    let mut ch = spawn(test, &fx, "renamed-0=pause", &[]);
+    wait_reached(&fx, "renamed-0");
+    ch.kill().unwrap(); // SIGKILL while main.cf is new and master.cf old
+    let (code, res) = finish(ch);
+    assert_eq!((code, res), (None, None));
+    // The second apply (its own process: lock, recover, plan, commit) builds on gen 1.
+    let (code, res) = run(test, &fx, "");
+    assert_eq!(code, Some(0));
+    assert_eq!(res.unwrap()["ok"], true);
+    assert_eq!(gens(&fx.config()), (2, 2));
+    fx.assert_clean();
+    let latest = fx.store().latest(Some(Action::Apply)).unwrap().unwrap();
+    let saved = fx.store().read_file(&latest.id, "master.cf").unwrap();
+    assert_eq!(String::from_utf8(saved).unwrap(), content("master", 1));
+}

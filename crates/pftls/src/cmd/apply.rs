@@ -149,7 +149,8 @@ pub fn run_plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<i32> {
     let mut planned = plan_policies(ctx, &args.policy.policies)?;
     annotate(ctx, &mut planned, !args.policy.no_impact)?;
     if let Some(out) = &args.out {
-        SavedPlan::from_plan(&planned, &ctx.config_dir).save(out)?;
+        let policies = load_policies(ctx, &args.policy.policies)?;
+        SavedPlan::from_plan(&planned, &policies, &ctx.config_dir).save(out)?;
     }
     report(ctx, &planned, true, None, args.out.as_deref())?;
     Ok(change_exit(ctx, planned.plan.changed()))
@@ -177,6 +178,8 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
 
     let lock = pftls_txn::lock_config_dir(&ctx.config_dir, args.write.lock_timeout())
         .map_err(txn_error)?;
+    // Finish an interrupted earlier run before reading anything to plan on.
+    let recovered = pftls_txn::recover(&lock).map_err(txn_error)?;
     // Planned under the lock, so that concurrent runs serialise on fresh input.
     let planned = match &args.plan {
         Some(path) => SavedPlan::load(path)?.into_planned(ctx, false)?,
@@ -189,7 +192,15 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     let validation_warnings = validate_candidate(&planned)?;
     let mut planned = planned;
     annotate(ctx, &mut planned, !args.policy.no_impact)?;
-    let store = SnapshotStore::new(&ctx.backup_dir);
+    // The snapshot records its instance: the canonical config dir, and the postmulti name.
+    let instance_name = postfix_conf::MainCf::parse(&planned.plan.main_before)
+        .ok()
+        .and_then(|m| m.get("multi_instance_name"))
+        .map(|e| e.value)
+        .filter(|v| !v.is_empty());
+    let store = SnapshotStore::new(&ctx.backup_dir)
+        .for_instance(&ctx.config_dir)
+        .with_instance_name(instance_name);
     let changes = vec![
         FileChange {
             name: "main.cf".into(),
@@ -220,16 +231,22 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         config_dir: ctx.config_dir.clone(),
         pftls_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let reload_argv = args.write.reload_argv();
+    let reload_argv = args.write.reload_argv(&ctx.config_dir);
     let commit = pftls_txn::commit(
         &lock,
         &store,
         &changes,
         &meta,
         reload_argv.as_deref(),
-        args.write.keep,
+        args.write.keep(),
     )
-    .map_err(txn_error)?;
+    .map_err(|e| txn_error_in(ctx, e))?;
+    if let Some(r) = &recovered {
+        planned.notes.push(format!(
+            "an interrupted earlier run was recovered ({:?}) before planning",
+            r.action
+        ));
+    }
     planned.notes.extend(validation_warnings);
     planned.notes.extend(commit.warnings.iter().cloned());
     let guard = match (&args.guard.guard, &commit.backup) {
@@ -286,11 +303,48 @@ pub fn change_exit(ctx: &Ctx, changed: bool) -> i32 {
     }
 }
 
+/// "Postfix is not running ..." when the instance of `config_dir` has no live master
+/// (`postconf -c DIR -h queue_directory`, then `pid/master.pid` there); `None` when it runs
+/// or postconf cannot say.
+pub fn postfix_not_running(config_dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("postconf")
+        .arg("-c")
+        .arg(config_dir)
+        .args(["-h", "queue_directory"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let queue = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    match pftls_txn::master_status(Path::new(&queue)) {
+        pftls_txn::MasterStatus::Running { .. } => None,
+        pftls_txn::MasterStatus::NotRunning { reason } => Some(format!(
+            "Postfix is not running for {} ({reason}); start it with: postfix -c {} start",
+            config_dir.display(),
+            config_dir.display()
+        )),
+    }
+}
+
 /// Maps transaction errors to the user's report.
 pub fn txn_error(e: pftls_txn::TxnError) -> CliError {
     let mut c = CliError::new(e.kind(), e.to_string());
     if let Some(p) = e.path() {
         c.file = Some(p.display().to_string());
+    }
+    c.changed = e.changed();
+    c
+}
+
+/// [`txn_error`], plus "Postfix is not running" when a reload failed because no master
+/// process runs for the instance (no live pid in `$queue_directory/pid/master.pid`).
+pub fn txn_error_in(ctx: &Ctx, e: pftls_txn::TxnError) -> CliError {
+    let reload_failed = matches!(e, pftls_txn::TxnError::ReloadFailed { .. });
+    let mut c = txn_error(e);
+    if reload_failed {
+        if let Some(note) = postfix_not_running(&ctx.config_dir) {
+            c.message = format!("{}; {note}", c.message);
+        }
     }
     c
 }

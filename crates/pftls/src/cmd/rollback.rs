@@ -22,9 +22,37 @@ fn default_target(store: &SnapshotStore) -> CliResult<String> {
     }
 }
 
+/// The diff of what a rollback would discard (edits made after the apply).
+fn drift_diff(files: &[pftls_txn::DriftFile]) -> String {
+    files
+        .iter()
+        .map(|f| {
+            let path = f.path.display().to_string();
+            unified_diff(&path, &f.applied, f.current.as_deref().unwrap_or_default())
+        })
+        .collect()
+}
+
+/// A drift refusal with the diff of the edits that would be lost.
+fn rollback_error(ctx: &Ctx, e: pftls_txn::TxnError) -> CliError {
+    let diff = match &e {
+        pftls_txn::TxnError::Drift { files, .. } => Some(drift_diff(files)),
+        _ => None,
+    };
+    let mut c = crate::cmd::apply::txn_error_in(ctx, e);
+    if let Some(d) = diff {
+        c.message = format!(
+            "{}\nEdits since the apply (they would be discarded):\n{d}",
+            c.message
+        );
+    }
+    c
+}
+
 /// `pftls rollback`.
 pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
-    let store = SnapshotStore::new(&ctx.backup_dir);
+    // Only this instance's snapshots are candidates; restoring checks the instance again.
+    let store = SnapshotStore::new(&ctx.backup_dir).for_instance(&ctx.config_dir);
     if args.dry_run {
         let id = match &args.to {
             Some(id) => id.clone(),
@@ -33,6 +61,7 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         store.verify(&id).map_err(txn_error)?;
         let preview =
             pftls_txn::preview_restore(&store, &id, &ctx.config_dir).map_err(txn_error)?;
+        let drift = store.drift(&id, &ctx.config_dir).map_err(txn_error)?;
         let changed = preview.iter().any(|p| p.changed);
         match ctx.format {
             Format::Json => print_json(&serde_json::json!({
@@ -45,6 +74,14 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
                         "path": path, "changed": p.changed,
                         "diff": unified_diff(&path, p.current.as_deref().unwrap_or_default(), &p.snapshot),
                         "before_sha256": p.current_sha256, "after_sha256": p.snapshot_sha256,
+                    })
+                }).collect::<Vec<_>>(),
+                "drift": drift.iter().map(|f| {
+                    let path = f.path.display().to_string();
+                    serde_json::json!({
+                        "path": path, "applied_sha256": f.applied_sha256,
+                        "current_sha256": f.current_sha256,
+                        "diff": unified_diff(&path, &f.applied, f.current.as_deref().unwrap_or_default()),
                     })
                 }).collect::<Vec<_>>(),
             })),
@@ -66,6 +103,12 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
                         }
                     );
                 }
+                if !drift.is_empty() {
+                    println!(
+                        "Edits since the apply that this rollback would discard (it needs --force):"
+                    );
+                    print!("{}", drift_diff(&drift));
+                }
                 println!(
                     "{}",
                     if changed {
@@ -81,6 +124,8 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
 
     let lock = pftls_txn::lock_config_dir(&ctx.config_dir, args.write.lock_timeout())
         .map_err(txn_error)?;
+    // Finish an interrupted earlier run before choosing what to restore.
+    pftls_txn::recover(&lock).map_err(txn_error)?;
     let id = match &args.to {
         Some(id) => id.clone(),
         None => default_target(&store)?,
@@ -102,16 +147,19 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         }
         None => None,
     };
-    let reload_argv = args.write.reload_argv();
-    let report = pftls_txn::restore(
+    let reload_argv = args.write.reload_argv(&ctx.config_dir);
+    let report = pftls_txn::restore_with(
         &lock,
         &store,
         &id,
         &ctx.config_dir,
-        reload_argv.as_deref(),
-        args.write.keep,
+        &pftls_txn::RestoreOptions {
+            reload: reload_argv.as_deref(),
+            keep: args.write.keep(),
+            force: args.force,
+        },
     )
-    .map_err(txn_error)?;
+    .map_err(|e| rollback_error(ctx, e))?;
     match ctx.format {
         Format::Json => {
             let mut v = serde_json::to_value(&report).unwrap_or_default();
@@ -151,10 +199,10 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
 
 /// `pftls backups ...`.
 pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
-    let store = SnapshotStore::new(&ctx.backup_dir);
+    let store = SnapshotStore::new(&ctx.backup_dir).for_instance(&ctx.config_dir);
     match cmd {
-        BackupsCmd::List => {
-            let list = store.list().map_err(txn_error)?;
+        BackupsCmd::List { all } => {
+            let list = if *all { store.list_all() } else { store.list() }.map_err(txn_error)?;
             match ctx.format {
                 Format::Json => print_json(&serde_json::json!({ "backups": list })),
                 Format::Text => {
@@ -164,10 +212,11 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
                     for s in &list {
                         match &s.manifest {
                             Some(m) => println!(
-                                "{:<20} {:<8} {:<25} {}",
+                                "{:<20} {:<8} {:<25} {:<20} {}",
                                 s.id,
                                 m.action.to_string(),
                                 m.created,
+                                m.config_dir.display(),
                                 if m.policies.is_empty() {
                                     "-".to_string()
                                 } else {

@@ -338,14 +338,24 @@ impl Docs {
         let m = MainCf::parse(main).map_err(|e| {
             CliError::new(
                 "config",
-                format!("{main_name}:{}: {}: \"{}\"", e.line, e.message, e.text),
+                format!(
+                    "{main_name}:{}: {}{}",
+                    e.line,
+                    e.message,
+                    pftls_safe_read::excerpt::quoted_line(main, e.line, &e.text)
+                ),
             )
             .at(main_name.to_string(), Some(e.line))
         })?;
         let s = MasterCf::parse(master).map_err(|e| {
             CliError::new(
                 "config",
-                format!("{master_name}:{}: {}: \"{}\"", e.line, e.message, e.text),
+                format!(
+                    "{master_name}:{}: {}{}",
+                    e.line,
+                    e.message,
+                    pftls_safe_read::excerpt::quoted_line(master, e.line, &e.text)
+                ),
             )
             .at(master_name.to_string(), Some(e.line))
         })?;
