@@ -252,9 +252,10 @@ fn check_pct(option: &str, v: f64) -> CliResult<()> {
 
 /// Fails with a message naming the file when the log cannot be opened.
 fn readable(log: &Path) -> CliResult<()> {
-    std::fs::File::open(log)
+    // Non-blocking open: a FIFO as --log must be refused, not wait for a writer.
+    pftls_safe_read::open(log, pftls_safe_read::Kind::Log)
         .map(drop)
-        .map_err(|e| crate::context::io_error(log, &e))
+        .map_err(|e| CliError::new("io", e.to_string()).at(log.display().to_string(), None))
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -541,6 +542,14 @@ mod tests {
         for bad in ["0", "2d", "soon"] {
             assert!(preflight(&args(bad, Some(tmp.path().into()))).is_err());
         }
+        // A FIFO as the log is refused at once instead of blocking for a writer.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("maillog");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = preflight(&args("4s", Some(fifo))).unwrap_err();
+        assert!(err.message.contains("FIFO"), "{}", err.message);
         let missing = preflight(&args("4s", Some("/nonexistent/mail.log".into())));
         assert!(missing
             .unwrap_err()

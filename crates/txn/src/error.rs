@@ -146,7 +146,7 @@ pub enum TxnError {
     InvalidKeep,
     /// A step after the first rename failed: the new files ARE in place (`report.changed`).
     #[error(
-        "{source}; the new files are in place (changed: true){}",
+        "{source}; the configuration files were changed (changed: true) and the next pftls run finishes the interrupted transaction{}",
         incomplete_hint(report)
     )]
     Incomplete {
