@@ -78,20 +78,26 @@ impl ConfigFiles {
     }
 }
 
-fn located(path: &Path, e: &ParseError) -> HostError {
+/// A parse error located at file:line. The offending line is quoted only when the file has
+/// shown itself to be Postfix configuration (main.cf symlinked to /etc/shadow must not leak).
+fn located(path: &Path, bytes: &[u8], e: &ParseError) -> HostError {
     HostError::Parse {
         path: path.to_path_buf(),
         line: e.line,
-        message: format!("{}: \"{}\"", e.message, e.text),
+        message: format!(
+            "{}{}",
+            e.message,
+            pftls_safe_read::excerpt::quoted_line(bytes, e.line, &e.text)
+        ),
     }
 }
 
 pub(crate) fn parse_main(f: &ConfigFiles) -> Result<MainCf, HostError> {
-    MainCf::parse(&f.main).map_err(|e| located(&f.main_path, &e))
+    MainCf::parse(&f.main).map_err(|e| located(&f.main_path, &f.main, &e))
 }
 
 pub(crate) fn parse_master(f: &ConfigFiles) -> Result<MasterCf, HostError> {
-    MasterCf::parse(&f.master).map_err(|e| located(&f.master_path, &e))
+    MasterCf::parse(&f.master).map_err(|e| located(&f.master_path, &f.master, &e))
 }
 
 /// The target Postfix and crypto-policy, without the configuration files (for commands that
