@@ -150,7 +150,15 @@ impl Ctx {
             (Some(v), Some((iv, text))) if (iv.major, iv.minor) == (v.major, v.minor) => {
                 (v, Catalogue::from_postconf_d(&text, v))
             }
-            (Some(v), _) => (v, Catalogue::builtin(v)),
+            // No silent mapping of a release line pftls has no catalogue for.
+            (Some(v), _) => (
+                v,
+                Catalogue::try_builtin(v).map_err(|e| {
+                    let mut err = CliError::new("usage", e.to_string());
+                    err.exit = crate::error::EXIT_USAGE;
+                    err
+                })?,
+            ),
             (None, Some((iv, text))) => (iv, Catalogue::from_postconf_d(&text, iv)),
             (None, None) => {
                 let v = PostfixVersion::NEWEST_KNOWN;

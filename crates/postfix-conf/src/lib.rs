@@ -29,6 +29,7 @@ mod main_cf;
 mod master_cf;
 mod nameval;
 mod splice;
+pub mod used_params;
 mod validate;
 
 pub use error::{EditError, LineNo, ParseError, Warning};
