@@ -20,7 +20,8 @@ pub mod proto_rule;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use postfix_conf::MasterCf;
+use postfix_conf::used_params::{Facts, Usage};
+use postfix_conf::{MainCf, MasterCf};
 
 use crate::version::PostfixVersion;
 use proto_rule::Line;
@@ -280,6 +281,22 @@ impl Catalogue {
                 .or_insert(Some(format!("${}", p.default_from)));
         }
         c
+    }
+
+    /// The facts postconf's used-parameter scan needs about this version.
+    pub fn usage_facts(&self) -> Facts {
+        let line = line_of(self.version);
+        Facts {
+            builtin: self.defaults.clone(),
+            legacy: proto_rule::legacy_names(line).map(str::to_string).collect(),
+            line,
+        }
+    }
+
+    /// postconf's used-parameter scan of `main` + `master` for this version: the main.cf names
+    /// `postconf -n` lists, and its unused / undefined / read-only / deprecation warnings.
+    pub fn usage(&self, main: &MainCf, master: &MasterCf) -> Usage {
+        postfix_conf::used_params::scan(main, master, &self.usage_facts())
     }
 
     /// A warning to show when this catalogue is another line's data (unknown target version).
