@@ -278,7 +278,8 @@ fn check_fields(f: &[&[u8]]) -> Result<(), String> {
     // pcf_check_master_entry: drop one trailing `?`; then `-` alone or digits only (so `-?`,
     // `0?` and even a lone `?` pass, as postconf and master(8) accept them).
     let w = f[5].strip_suffix(b"?").unwrap_or(f[5]);
-    if !(f[5].first() == Some(&b'-') && w.len() == 1) && !w.iter().all(u8::is_ascii_digit) {
+    let lone_dash = f[5].first() == Some(&b'-') && w.len() == 1;
+    if !(lone_dash || w.iter().all(u8::is_ascii_digit)) {
         return Err(format!("invalid wakeup field \"{}\"", q(f[5])));
     }
     if f[6] != b"-" && !f[6].iter().all(u8::is_ascii_digit) {
