@@ -566,3 +566,74 @@ fn shipped_policies_applied_for_each_version_agree_with_postconf() {
         "no policy changed anything"
     );
 }
+
+/// `doctor` reports exactly postconf's unused (W053) and undefined (W054) parameters.
+#[test]
+fn doctor_reports_postconf_parameter_warnings() {
+    let mut diffs = Vec::new();
+    let mut seen = 0;
+    for o in oracles() {
+        for (case, main, master) in corpus() {
+            let staged = o.stage(&main, &master);
+            let n = o.postconf(&staged, &["-n"]);
+            // "main.cf: unused parameter: x=y" -> "W053 main.cf x"
+            let want: BTreeSet<String> = n
+                .warnings
+                .iter()
+                .filter_map(|w| {
+                    let (file, msg) = w.split_once(": ")?;
+                    let (kind, rest) = msg.split_once(": ")?;
+                    let id = if kind == "undefined parameter" {
+                        "W054"
+                    } else {
+                        "W053"
+                    };
+                    let name = rest.split('=').next()?;
+                    let name = if id == "W054" {
+                        format!("${name}")
+                    } else {
+                        name.to_string()
+                    };
+                    (!kind.contains("will be removed")).then(|| format!("{id} {file} {name}"))
+                })
+                .collect();
+            let host = tempfile::tempdir().unwrap();
+            std::fs::write(host.path().join("main.cf"), &main).unwrap();
+            std::fs::write(host.path().join("master.cf"), &master).unwrap();
+            let v = o.version.to_string();
+            let out = pftls(
+                &[
+                    "--format",
+                    "json",
+                    "--postfix-version",
+                    &v,
+                    "doctor",
+                    "--no-file-checks",
+                ],
+                host.path(),
+            );
+            let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                panic!("doctor JSON: {e}: {}", String::from_utf8_lossy(&out.stderr))
+            });
+            let got: BTreeSet<String> = j["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .filter_map(|f| {
+                    let id = f["id"].as_str()?.strip_prefix("PFTLS-")?;
+                    matches!(id, "W053" | "W054")
+                        .then(|| format!("{id} {}", f["subject"].as_str().unwrap_or("")))
+                })
+                .collect();
+            seen += got.len();
+            if got != want {
+                diffs.push(format!(
+                    "{case} on {} {}: postconf {want:?}, doctor {got:?}",
+                    o.name, o.version
+                ));
+            }
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert!(seen > 0 || oracles().is_empty());
+}
