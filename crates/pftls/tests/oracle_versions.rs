@@ -637,3 +637,44 @@ fn doctor_reports_postconf_parameter_warnings() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     assert!(seen > 0 || oracles().is_empty());
 }
+
+/// A release line without a catalogue is refused, never mapped to another (no oracle needed).
+#[test]
+fn unknown_target_versions_are_refused() {
+    let host = tempfile::tempdir().unwrap();
+    let main = b"myhostname = mx.example.org\nsmtpd_tls_security_level = none\n";
+    std::fs::write(host.path().join("main.cf"), main).unwrap();
+    std::fs::write(host.path().join("master.cf"), b"").unwrap();
+    let b = host.path().join("backups");
+    for v in ["3.12.0", "3.4.14", "2.11"] {
+        for cmd in [
+            &["show"][..],
+            &[
+                "--backup-dir",
+                b.to_str().unwrap(),
+                "apply",
+                "-p",
+                "inbound-opportunistic",
+            ][..],
+        ] {
+            let mut args = vec!["--postfix-version", v];
+            args.extend_from_slice(cmd);
+            let out = pftls(&args, host.path());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(64), "{v} {cmd:?}: {err}");
+            assert!(
+                err.contains("no parameter catalogue") && err.contains("3.5 to 3.11"),
+                "{err}"
+            );
+        }
+    }
+    assert_eq!(std::fs::read(host.path().join("main.cf")).unwrap(), main);
+    for v in ["3.6.4", "3.8.5", "3.9.1", "3.11.0"] {
+        let out = pftls(&["--postfix-version", v, "show", "--all"], host.path());
+        assert!(
+            out.status.success(),
+            "{v}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
