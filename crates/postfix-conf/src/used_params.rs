@@ -388,9 +388,6 @@ impl UsageWarning {
 pub struct Usage {
     /// main.cf names `postconf -n` lists.
     pub listed: BTreeSet<String>,
-    /// Names that exist for this configuration: built-in, per-service, legacy, or valid
-    /// user-defined ones of main.cf.
-    pub known: BTreeSet<String>,
     /// Warnings, deduplicated, sorted by file and line.
     pub warnings: Vec<UsageWarning>,
 }
@@ -463,11 +460,8 @@ pub fn scan(main: &MainCf, master: &MasterCf, facts: &Facts) -> Usage {
         .filter(|n| s.table.contains_key(*n) && !READ_ONLY.contains(&n.as_str()))
         .cloned()
         .collect();
-    let mut known: BTreeSet<String> = s.table.keys().cloned().collect();
-    known.extend(listed.iter().cloned());
     Usage {
         listed,
-        known,
         warnings: s.warnings.into_iter().collect(),
     }
 }
