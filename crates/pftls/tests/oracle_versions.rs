@@ -729,3 +729,54 @@ fn unknown_target_versions_are_refused() {
         );
     }
 }
+
+/// A new `-o` on a service without options becomes a continuation line in the file's own
+/// indentation (postconf -P's form), and every oracle reads it.
+#[test]
+fn new_override_is_a_continuation_line_postconf_reads() {
+    let cases: &[(&[u8], &str, &[u8])] = &[
+        (
+            b"smtp      inet  n       -       y       -       -       smtpd\n",
+            "smtp/inet",
+            b"smtp      inet  n       -       y       -       -       smtpd\n  -o smtpd_tls_security_level=may\n",
+        ),
+        (
+            b"smtp inet n - y - - smtpd\nrelay unix - - y - - smtp\n    -o syslog_name=relay\n",
+            "smtp/inet",
+            b"smtp inet n - y - - smtpd\n    -o smtpd_tls_security_level=may\nrelay unix - - y - - smtp\n    -o syslog_name=relay\n",
+        ),
+        (
+            b"smtp inet n - y - - smtpd\r\nx unix - - n - - smtp\r\n\t-o a=b\r\n",
+            "smtp/inet",
+            b"smtp inet n - y - - smtpd\r\n\t-o smtpd_tls_security_level=may\r\nx unix - - n - - smtp\r\n\t-o a=b\r\n",
+        ),
+        (
+            // Arguments on the command's line: the option goes right after the command name.
+            b"md unix - n n - - pipe flags=R argv=/bin/true\n",
+            "md/unix",
+            b"md unix - n n - - pipe -o smtpd_tls_security_level=may flags=R argv=/bin/true\n",
+        ),
+    ];
+    let all = oracles();
+    for (before, key, want) in cases {
+        let mut m = MasterCf::parse(before).unwrap();
+        assert_eq!(
+            m.set_override(key, "smtpd_tls_security_level", "may"),
+            Ok(true)
+        );
+        let got = m.render();
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+        for o in &all {
+            let staged = o.stage(b"", &got);
+            let p = o.postconf(&staged, &["-P"]);
+            assert!(
+                p.stdout
+                    .contains(&format!("{key}/smtpd_tls_security_level = may")),
+                "{} {}: {}",
+                o.name,
+                o.version,
+                p.stdout
+            );
+        }
+    }
+}
