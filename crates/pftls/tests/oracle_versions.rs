@@ -386,6 +386,15 @@ fn catalogue_equals_postconf_d_of_each_version() {
             o.name,
             o.version
         );
+        // The documentation rule (used for 3.6, 3.8, 3.9, 3.11) gives the same list here.
+        let by_rule = pftls_policy::catalogue::documented_postconf_names(o.version);
+        assert_eq!(
+            by_rule.symmetric_difference(&real).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "{} {}: postconf(5) rule differs from postconf -d",
+            o.name,
+            o.version
+        );
         // With Debian's stock master.cf, the service-derived names come on top: computed.
         let stock_master =
             std::fs::read(o.root.join("usr/share/postfix/master.cf.dist")).expect("stock master");
