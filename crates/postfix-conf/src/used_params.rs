@@ -114,50 +114,163 @@ const RAW: &[&str] = &[
 /// Parameters postconf computes and drops when assigned (`pcf_adhoc_*`).
 const READ_ONLY: &[&str] = &["process_name", "service_name", "process_id"];
 
-/// Deprecated names and what to use instead (postconf_unused.c, since 3.9).
-const DEPRECATED: &[(&str, &str)] = &[
-    ("disable_dns_lookups", "specify \"smtp_dns_support_level\""),
-    ("lmtp_use_tls", "specify \"lmtp_tls_security_level\""),
+/// Deprecated names, what to use instead, and the first line that warns (postconf_unused.c).
+const DEPRECATED: &[(&str, &str, (u32, u32))] = &[
+    (
+        "disable_dns_lookups",
+        "specify \"smtp_dns_support_level\"",
+        (3, 9),
+    ),
+    (
+        "lmtp_use_tls",
+        "specify \"lmtp_tls_security_level\"",
+        (3, 9),
+    ),
     (
         "postscreen_use_tls",
         "specify \"postscreen_tls_security_level\"",
+        (3, 9),
     ),
-    ("smtp_use_tls", "specify \"smtp_tls_security_level\""),
-    ("smtpd_use_tls", "specify \"smtpd_tls_security_level\""),
+    (
+        "smtp_use_tls",
+        "specify \"smtp_tls_security_level\"",
+        (3, 9),
+    ),
+    (
+        "smtpd_use_tls",
+        "specify \"smtpd_tls_security_level\"",
+        (3, 9),
+    ),
     (
         "tlsproxy_client_use_tls",
         "specify \"tlsproxy_client_security_level\"",
+        (3, 9),
     ),
     (
         "tlsproxy_use_tls",
         "specify \"tlsproxy_tls_security_level\"",
+        (3, 9),
     ),
-    ("lmtp_enforce_tls", "lmtp_tls_security_level"),
+    ("lmtp_enforce_tls", "lmtp_tls_security_level", (3, 9)),
     (
         "postscreen_enforce_tls",
         "specify \"postscreen_tls_security_level\"",
+        (3, 9),
     ),
-    ("smtp_enforce_tls", "specify \"smtp_tls_security_level\""),
-    ("smtpd_enforce_tls", "specify \"smtpd_tls_security_level\""),
+    (
+        "smtp_enforce_tls",
+        "specify \"smtp_tls_security_level\"",
+        (3, 9),
+    ),
+    (
+        "smtpd_enforce_tls",
+        "specify \"smtpd_tls_security_level\"",
+        (3, 9),
+    ),
     (
         "tlsproxy_client_enforce_tls",
         "specify \"tlsproxy_client_security_level\"",
+        (3, 9),
     ),
     (
         "tlsproxy_enforce_tls",
         "specify \"tlsproxy_tls_security_level\"",
+        (3, 9),
     ),
-    ("lmtp_tls_per_site", "specify \"lmtp_tls_policy_maps\""),
-    ("smtp_tls_per_site", "specify \"smtp_tls_policy_maps\""),
+    (
+        "lmtp_tls_per_site",
+        "specify \"lmtp_tls_policy_maps\"",
+        (3, 9),
+    ),
+    (
+        "smtp_tls_per_site",
+        "specify \"smtp_tls_policy_maps\"",
+        (3, 9),
+    ),
     (
         "tlsproxy_client_per_site",
         "specify \"tlsproxy_client_policy_maps\"",
+        (3, 9),
     ),
     (
         "smtpd_tls_dh1024_param_file",
         "do not specify (leave at default)",
+        (3, 9),
     ),
-    ("smtpd_tls_eecdh_grade", "do not specify (leave at default)"),
+    (
+        "smtpd_tls_eecdh_grade",
+        "do not specify (leave at default)",
+        (3, 9),
+    ),
+    (
+        "authorized_verp_clients",
+        "specify \"smtpd_authorized_verp_clients\"",
+        (3, 11),
+    ),
+    ("fallback_relay", "specify \"smtp_fallback_relay\"", (3, 11)),
+    (
+        "lmtp_per_record_deadline",
+        "specify \"lmtp_per_request_deadline\"",
+        (3, 11),
+    ),
+    (
+        "lmtp_tls_enforce_peername",
+        "specify \"lmtp_tls_security_level\"",
+        (3, 11),
+    ),
+    (
+        "postscreen_blacklist_action",
+        "specify \"postscreen_denylist_action\"",
+        (3, 11),
+    ),
+    (
+        "postscreen_dnsbl_ttl",
+        "specify \"postscreen_dnsbl_max_ttl\"",
+        (3, 11),
+    ),
+    (
+        "postscreen_dnsbl_whitelist_threshold",
+        "specify \"postscreen_dnsbl_allowlist_threshold\"",
+        (3, 11),
+    ),
+    (
+        "postscreen_whitelist_interfaces",
+        "specify \"postscreen_allowlist_interfaces\"",
+        (3, 11),
+    ),
+    (
+        "smtpd_client_connection_limit_exceptions",
+        "specify \"smtpd_client_event_limit_exceptions\"",
+        (3, 11),
+    ),
+    (
+        "smtpd_per_record_deadline",
+        "specify \"smtpd_per_request_deadline\"",
+        (3, 11),
+    ),
+    (
+        "smtp_per_record_deadline",
+        "specify \"smtp_per_request_deadline\"",
+        (3, 11),
+    ),
+    (
+        "smtp_tls_enforce_peername",
+        "specify \"smtp_tls_security_level\"",
+        (3, 11),
+    ),
+    (
+        "tlsproxy_client_level",
+        "specify \"tlsproxy_client_security_level\"",
+        (3, 11),
+    ),
+    (
+        "tlsproxy_client_policy",
+        "specify \"tlsproxy_client_policy_maps\"",
+        (3, 11),
+    ),
+    ("virtual_maps", "specify \"virtual_alias_maps\"", (3, 11)),
+    ("lmtp_cname_overrides_servername", "do not specify", (3, 11)),
+    ("smtp_cname_overrides_servername", "do not specify", (3, 11)),
 ];
 
 /// Database client types whose table names make `<name>_<suffix>` parameters valid: the
@@ -685,12 +798,12 @@ impl Scan<'_> {
     }
 
     fn flag_unused(&mut self) {
-        let deprecated_since_3_9 = self.facts.line >= (3, 9);
+        let line = self.facts.line;
         let depr = |n: &str| {
             DEPRECATED
                 .iter()
-                .find(|(d, _)| deprecated_since_3_9 && *d == n)
-                .map(|(_, i)| i.to_string())
+                .find(|(d, _, since)| line >= *since && *d == n)
+                .map(|(_, i, _)| i.to_string())
         };
         let mut out = Vec::new();
         for n in &self.main_order {
@@ -816,6 +929,29 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         assert_eq!(msgs, want);
+    }
+
+    #[test]
+    fn deprecation_warnings_follow_the_release_line() {
+        let main = MainCf::parse(b"virtual_maps = hash:/x\nsmtpd_use_tls = yes\n").unwrap();
+        let master = MasterCf::parse(b"").unwrap();
+        let mut f = facts();
+        f.builtin.insert("smtpd_use_tls".into(), Some("no".into()));
+        let kinds = |line| {
+            let f = Facts { line, ..f.clone() };
+            scan(&main, &master, &f)
+                .warnings
+                .into_iter()
+                .map(|w| w.message())
+                .collect::<Vec<_>>()
+        };
+        assert!(kinds((3, 7)).is_empty());
+        assert_eq!(kinds((3, 9)).len(), 1);
+        let w311 = kinds((3, 11));
+        assert_eq!(w311.len(), 2, "{w311:?}");
+        assert!(w311
+            .iter()
+            .any(|m| m.contains("\"virtual_maps\" will be removed")));
     }
 
     #[test]
