@@ -789,3 +789,51 @@ fn new_override_is_a_continuation_line_postconf_reads() {
         }
     }
 }
+
+/// A policy may set the per-service names of the services master.cf defines, and only those.
+#[test]
+fn policies_may_set_names_of_the_services_at_hand() {
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(
+        host.path().join("main.cf"),
+        b"myhostname = mx.example.org\n",
+    )
+    .unwrap();
+    std::fs::write(
+        host.path().join("master.cf"),
+        b"smtp inet n - y - - smtpd\nrelay unix - - y - - smtp\n",
+    )
+    .unwrap();
+    let b = host.path().join("backups");
+    for (name, ok) in [
+        ("relay_destination_concurrency_limit", true),
+        ("dovecot_destination_recipient_limit", false),
+    ] {
+        let policy = host.path().join("svc.yaml");
+        std::fs::write(
+            &policy,
+            format!("name: svc\ndescription: per-service limit\nmain:\n  {name}: \"5\"\n"),
+        )
+        .unwrap();
+        let out = pftls(
+            &[
+                "--postfix-version",
+                "3.7.11",
+                "--backup-dir",
+                b.to_str().unwrap(),
+                "apply",
+                "--dry-run",
+                "-p",
+                policy.to_str().unwrap(),
+            ],
+            host.path(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), ok, "{name}: {err}");
+        assert_eq!(
+            err.contains("unknown Postfix parameter"),
+            !ok,
+            "{name}: {err}"
+        );
+    }
+}
