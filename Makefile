@@ -18,8 +18,10 @@ release:
 include $(sort $(wildcard mk/*.mk))
 
 # Installs missing test dependencies when run as root; fails (never skips) when one is missing.
+# Also builds the three real-postconf oracle chroots (Postfix 3.5, 3.7, 3.10).
 test-deps:
 	bash scripts/install-test-deps.sh
+	bash scripts/install-oracles.sh >/dev/null
 
 # Unit, property and integration tests of every crate, including the tests that run real
 # postconf, real openssl and a real Postfix instance.

@@ -254,6 +254,16 @@ pub const CHECKS: &[Check] = &[
         title: "master.cf defines a service twice",
     },
     Check {
+        id: ids::UNUSED_PARAMETER,
+        severity: Severity::Warning,
+        title: "a parameter nothing uses (postconf: unused parameter), usually a typo",
+    },
+    Check {
+        id: ids::UNDEFINED_PARAMETER,
+        severity: Severity::Warning,
+        title: "a $name with no value anywhere (postconf: undefined parameter)",
+    },
+    Check {
         id: ids::DANE_NO_DNSSEC,
         severity: Severity::Error,
         title: "DANE without smtp_dns_support_level = dnssec",
@@ -328,6 +338,10 @@ pub mod ids {
     pub const DUPLICATE_OVERRIDE: &str = "PFTLS-W051";
     /// Duplicate master.cf service.
     pub const DUPLICATE_SERVICE: &str = "PFTLS-W052";
+    /// A parameter nothing uses (postconf's "unused parameter").
+    pub const UNUSED_PARAMETER: &str = "PFTLS-W053";
+    /// A `$name` with no value (postconf's "undefined parameter").
+    pub const UNDEFINED_PARAMETER: &str = "PFTLS-W054";
     /// DANE without dnssec lookups.
     pub const DANE_NO_DNSSEC: &str = "PFTLS-E060";
     /// DANE without a local resolver.

@@ -31,6 +31,8 @@
 //! | PFTLS-W050 | warning | main.cf defines a parameter more than once with different values |
 //! | PFTLS-W051 | warning | a service repeats `-o name=` with different values |
 //! | PFTLS-W052 | warning | master.cf defines the same service twice |
+//! | PFTLS-W053 | warning | a parameter nothing uses (postconf: unused parameter), usually a typo |
+//! | PFTLS-W054 | warning | a `$name` with no value anywhere (postconf: undefined parameter) |
 //! | PFTLS-E060 | error | `smtp_tls_security_level` = `dane` or `dane-only` without `smtp_dns_support_level = dnssec` |
 //! | PFTLS-W061 | warning | DANE configured and no loopback nameserver in resolv.conf |
 //! | PFTLS-I070 | info | port 25 does not offer STARTTLS at all |
@@ -110,6 +112,7 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Vec<Finding> {
     checks::duplicates::check(&cx, &mut drafts);
     checks::dane::check(&cx, &mut drafts);
     checks::mta_sts::check(&cx, &mut drafts);
+    checks::params::check(&cx, &mut drafts);
     let mut findings = cx::finish(drafts);
     finding::sort(&mut findings);
     findings

@@ -119,7 +119,7 @@ pub struct Target {
 impl Target {
     /// Decides the target version and catalogue and evaluates the crypto-policy.
     pub fn discover(opts: &HostOptions) -> Result<Target, HostError> {
-        let (version, catalogue, mut notes) = target(&opts.config_dir, opts.version);
+        let (version, catalogue, mut notes) = target(&opts.config_dir, opts.version)?;
         let baseline = crate::crypto::baseline(&opts.crypto_dir)?;
         let crypto = crate::crypto::facts(&baseline, version);
         if version < PostfixVersion::OLDEST_SUPPORTED {
@@ -181,7 +181,7 @@ pub(crate) fn discover(opts: &HostOptions, t: Option<Target>) -> Result<Host, Ho
 fn target(
     config_dir: &Path,
     flag: Option<PostfixVersion>,
-) -> (PostfixVersion, Catalogue, Vec<String>) {
+) -> Result<(PostfixVersion, Catalogue, Vec<String>), HostError> {
     let mut notes = Vec::new();
     let installed = if flag.is_some() {
         None
@@ -192,7 +192,11 @@ fn target(
         (Some(v), Some((iv, text))) if (iv.major, iv.minor) == (v.major, v.minor) => {
             (v, Catalogue::from_postconf_d(&text, v))
         }
-        (Some(v), _) => (v, Catalogue::builtin(v)),
+        // No silent mapping of a release line pftls has no catalogue for.
+        (Some(v), _) => (
+            v,
+            Catalogue::try_builtin(v).map_err(|e| HostError::UnsupportedVersion(e.to_string()))?,
+        ),
         (None, Some((iv, text))) => (iv, Catalogue::from_postconf_d(&text, iv)),
         (None, None) => {
             let v = PostfixVersion::NEWEST_KNOWN;
@@ -203,7 +207,7 @@ fn target(
             (v, Catalogue::builtin(v))
         }
     };
-    (version, catalogue, notes)
+    Ok((version, catalogue, notes))
 }
 
 /// `postconf -d` of the installed Postfix, with its version; None when postconf is absent.

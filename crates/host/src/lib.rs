@@ -26,6 +26,9 @@ use postfix_conf::{MainCf, MasterCf};
 /// Why the host could not be discovered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
+    /// `--postfix-version` names a release line pftls has no catalogue for.
+    #[error("{0}")]
+    UnsupportedVersion(String),
     /// The configuration directory does not exist.
     #[error("configuration directory {} does not exist (use -c DIR)", .0.display())]
     NoConfigDir(PathBuf),

@@ -164,6 +164,11 @@ pub fn host_error(e: host::HostError) -> CliError {
         E::NoConfigDir(p) => {
             CliError::new("config", e.to_string()).at(p.display().to_string(), None)
         }
+        E::UnsupportedVersion(_) => {
+            let mut err = CliError::new("usage", e.to_string());
+            err.exit = crate::error::EXIT_USAGE;
+            err
+        }
         E::Read { path, .. } => {
             CliError::new("io", e.to_string()).at(path.display().to_string(), None)
         }

@@ -17,6 +17,19 @@ const SERVICE_TYPES: &[&str] = &["inet", "unix", "unix-dgram", "fifo", "pass"];
 pub fn validate(policy: &Policy, env: &Environment, master: Option<&MasterCf>) -> Vec<PolicyError> {
     let file = policy.file_name();
     let mut errors = Vec::new();
+    // Per-service names (<service>_destination_recipient_limit, ...) exist for the services of
+    // the master.cf at hand; the built-in catalogue does not store them.
+    let with_services;
+    let env = match master {
+        Some(m) => {
+            with_services = Environment {
+                catalogue: env.catalogue.with_master(m),
+                ..env.clone()
+            };
+            &with_services
+        }
+        None => env,
+    };
     if let Some(req) = &policy.requires_postfix {
         if !req.matches(env.version) {
             errors.push(PolicyError::at(

@@ -31,6 +31,7 @@ mod master_cf;
 mod nameval;
 pub mod scope;
 mod splice;
+pub mod used_params;
 mod validate;
 mod version;
 

@@ -243,6 +243,32 @@ impl Logical {
 const BOOL_FIELDS: [(usize, &str); 3] = [(2, "private"), (3, "unprivileged"), (4, "chroot")];
 const TYPES: [&[u8]; 5] = [b"inet", b"unix", b"unix-dgram", b"fifo", b"pass"];
 
+/// The indentation of the file's `-o` continuation lines (the most common one; the first seen
+/// wins a tie), or two spaces like postconf -P writes when the file has none.
+fn option_indent(buf: &[u8]) -> &[u8] {
+    let mut counts: Vec<(&[u8], usize)> = Vec::new();
+    for l in content_lines(buf, 0, buf.len()) {
+        let line = &buf[l.start..l.end];
+        let ws = line
+            .iter()
+            .take_while(|&&c| c == b' ' || c == b'\t')
+            .count();
+        if ws > 0 && line[ws..].starts_with(b"-o") {
+            match counts.iter_mut().find(|(i, _)| *i == &line[..ws]) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((&line[..ws], 1)),
+            }
+        }
+    }
+    let mut best: Option<(&[u8], usize)> = None;
+    for (i, n) in counts {
+        if best.is_none_or(|(_, b)| n > b) {
+            best = Some((i, n));
+        }
+    }
+    best.map_or(b"  ", |(i, _)| i)
+}
+
 /// postconf's `pcf_check_master_entry()` on the raw fields.
 fn check_fields(f: &[&[u8]]) -> Result<(), String> {
     let q = |s: &[u8]| lossy(s);
@@ -254,8 +280,11 @@ fn check_fields(f: &[&[u8]]) -> Result<(), String> {
             return Err(format!("invalid {name} field \"{}\"", q(f[i])));
         }
     }
+    // pcf_check_master_entry: drop one trailing `?`; then `-` alone or digits only (so `-?`,
+    // `0?` and even a lone `?` pass, as postconf and master(8) accept them).
     let w = f[5].strip_suffix(b"?").unwrap_or(f[5]);
-    if f[5] != b"-" && !w.iter().all(u8::is_ascii_digit) {
+    let lone_dash = f[5].first() == Some(&b'-') && w.len() == 1;
+    if !(lone_dash || w.iter().all(u8::is_ascii_digit)) {
         return Err(format!("invalid wakeup field \"{}\"", q(f[5])));
     }
     if f[6] != b"-" && !f[6].iter().all(u8::is_ascii_digit) {
@@ -631,6 +660,32 @@ impl MasterCf {
                     text.extend_from_slice(format!("-o {nv}").as_bytes());
                     return Splice {
                         start: cr_end,
+                        end: cr_end,
+                        text,
+                    };
+                }
+            }
+        }
+        // No options yet: when the command name ends its line, the new option goes on a
+        // continuation line of its own in the file's indentation, as postconf -P and admins
+        // write them. Otherwise (arguments follow on that line) it goes right after the name.
+        if rec.last_group.is_none() {
+            let line = content_lines(buf, rec.span.start, rec.span.end)
+                .find(|l| l.start <= last_tok.start && last_tok.end <= l.end);
+            if let Some(l) = line {
+                let cr_end = l.end_before_cr(buf);
+                if buf[last_tok.end..cr_end].iter().all(|&c| is_space(c)) {
+                    let term = l.terminator(buf);
+                    let eol = if term.is_empty() {
+                        dominant_eol(buf)
+                    } else {
+                        term
+                    };
+                    let mut text = eol.to_vec();
+                    text.extend_from_slice(option_indent(buf));
+                    text.extend_from_slice(format!("-o {nv}").as_bytes());
+                    return Splice {
+                        start: last_tok.end,
                         end: cr_end,
                         text,
                     };

@@ -123,7 +123,7 @@ fn set_override_in_place_and_new() {
     );
     assert_eq!(
         text(&d),
-        "# header\nsmtp      inet  n       -       y       -       -       smtpd -o { smtpd_banner = $myhostname  ESMTP }\nsubmission inet n       -       y       -       -       smtpd\n  -o syslog_name=postfix/submission\n  # comment inside entry\n  -o smtpd_tls_security_level=may\n\n  -o smtpd_tls_mandatory_protocols=>=TLSv1.3\nrelay     unix  -       -       y       -       -       smtp\n        -o syslog_name=postfix/$service_name\n        -o smtp_tls_security_level=may\n#       -o smtp_helo_timeout=5 -o smtp_connect_timeout=5\nmaildrop  unix  -       n       n       -       -       pipe -o syslog_name=postfix/md\n  flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}\n"
+        "# header\nsmtp      inet  n       -       y       -       -       smtpd\n  -o { smtpd_banner = $myhostname  ESMTP }\nsubmission inet n       -       y       -       -       smtpd\n  -o syslog_name=postfix/submission\n  # comment inside entry\n  -o smtpd_tls_security_level=may\n\n  -o smtpd_tls_mandatory_protocols=>=TLSv1.3\nrelay     unix  -       -       y       -       -       smtp\n        -o syslog_name=postfix/$service_name\n        -o smtp_tls_security_level=may\n#       -o smtp_helo_timeout=5 -o smtp_connect_timeout=5\nmaildrop  unix  -       n       n       -       -       pipe\n  -o syslog_name=postfix/md\n  flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}\n"
     );
     assert_eq!(
         d.set_override("submission/inet", "smtpd_tls_security_level", "may"),

@@ -6,5 +6,6 @@ pub(crate) mod dane;
 pub(crate) mod duplicates;
 pub(crate) mod hygiene;
 pub(crate) mod mta_sts;
+pub(crate) mod params;
 pub(crate) mod port25;
 pub(crate) mod protocols;

@@ -62,7 +62,7 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> CliResult<i32> {
     let (main, master) = (&host.main, &host.master);
     let view = host.view();
     let params = collect(&view, args.all);
-    let notes = warnings(main, master, &host.notes);
+    let notes = warnings(main, master, &host.notes, &host.catalogue);
 
     match ctx.format {
         Format::Json => {
@@ -142,11 +142,19 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> CliResult<i32> {
 /// The parameters `show` prints, in display order: main.cf first, then services in file order.
 pub fn collect(view: &ConfigView<'_>, all: bool) -> Vec<Effective> {
     let mut out = Vec::new();
-    let explicit = view.explicit_main();
     let mut main_names: Vec<String> = CORE_TLS_PARAMS.iter().map(|s| s.to_string()).collect();
-    for e in &explicit {
-        if (all || is_tls_related(&e.name)) && !main_names.contains(&e.name) {
-            main_names.push(e.name.clone());
+    if all {
+        // Exactly the names postconf -n lists (its used-parameter rules, issue 15).
+        for name in view.catalogue.usage(view.main, view.master).listed {
+            if !main_names.contains(&name) {
+                main_names.push(name);
+            }
+        }
+    } else {
+        for e in &view.explicit_main() {
+            if is_tls_related(&e.name) && !main_names.contains(&e.name) {
+                main_names.push(e.name.clone());
+            }
         }
     }
     main_names.sort();
@@ -195,8 +203,15 @@ fn warnings(
     main: &postfix_conf::MainCf,
     master: &postfix_conf::MasterCf,
     extra: &[String],
+    catalogue: &pftls_policy::Catalogue,
 ) -> Vec<String> {
     let mut w: Vec<String> = extra.to_vec();
+    w.extend(catalogue.approximation());
+    // postconf's unused / undefined parameter warnings (usually typos).
+    w.extend(catalogue.usage(main, master).warnings.iter().map(|x| {
+        let at = x.line.map(|l| format!(":{l}")).unwrap_or_default();
+        format!("{}{at}: {}", x.file.as_str(), x.message())
+    }));
     w.extend(
         main.warnings()
             .into_iter()
