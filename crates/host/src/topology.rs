@@ -196,10 +196,13 @@ fn classify(
             format!("{} service, not a network listener", s.kind),
         );
     };
-    let spelled = if addr.port_text == s.name {
-        format!("port {}", addr.port_text)
+    let port = addr
+        .port
+        .map_or_else(|| addr.port_text.clone(), |p| p.to_string());
+    let spelled = if port == s.name {
+        format!("port {port}")
     } else {
-        format!("{} (port {})", s.name, addr.port_text)
+        format!("{} (port {port})", s.name)
     };
     match (s.command.as_str(), addr.port) {
         ("smtpd" | "postscreen", Some(25)) => {
@@ -212,10 +215,10 @@ fn classify(
             );
         }
         ("smtpd", Some(465)) => {
-            return (Role::Submissions, format!("inet smtpd on {spelled} (465)"));
+            return (Role::Submissions, format!("inet smtpd on {spelled}"));
         }
         ("smtpd", Some(587)) => {
-            return (Role::Submission, format!("inet smtpd on {spelled} (587)"));
+            return (Role::Submission, format!("inet smtpd on {spelled}"));
         }
         _ => {}
     }
