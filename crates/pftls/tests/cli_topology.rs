@@ -371,3 +371,15 @@ fn show_json_marks_inherited_rows_and_overrides_match_postconf_p() {
         .iter()
         .any(|r| r["scope"] == "127.0.0.1:submission/inet" && r["inherited"] == true));
 }
+
+#[test]
+fn probe_without_target_needs_an_mx_listener() {
+    let s = sandbox(
+        MAIN,
+        "pickup    unix  n       -       y       60      1       pickup\n",
+    );
+    let out = s.run(&["probe"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(err.contains("defines no mx listener"), "{err}");
+}

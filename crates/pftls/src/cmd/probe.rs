@@ -19,9 +19,12 @@ use crate::output::{bold, print_json};
 /// `probe` options.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// HOST, HOST:PORT or [IPv6]:PORT (default port 25, or 465 with --no-starttls).
+    /// HOST, HOST:PORT or [IPv6]:PORT (default port 25, or 465 with --no-starttls). Without
+    /// it: the first mx listener of the configuration (the first submissions listener with
+    /// --no-starttls), at its bound address (127.0.0.1 when it listens on all addresses) and
+    /// port (known_tcp_ports applies).
     #[arg(value_name = "HOST[:PORT]")]
-    pub target: String,
+    pub target: Option<String>,
     /// TLS from the first byte (wrapper mode, port 465) instead of STARTTLS.
     #[arg(long)]
     pub no_starttls: bool,
@@ -91,7 +94,10 @@ fn probe_error(e: TlsError) -> CliError {
 /// Runs `probe`.
 pub fn run(ctx: &Ctx, args: &ProbeArgs) -> CliResult<i32> {
     let default_port = if args.no_starttls { 465 } else { 25 };
-    let (host, port) = parse_target(&args.target, default_port)?;
+    let (host, port) = match &args.target {
+        Some(t) => parse_target(t, default_port)?,
+        None => configured_target(ctx, args.no_starttls)?,
+    };
     if !args.timeout.is_finite() || args.timeout <= 0.0 || args.timeout > 3600.0 {
         return Err(usage(format!(
             "--timeout {}: give seconds between 0 and 3600",
@@ -114,6 +120,34 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> CliResult<i32> {
         ),
     }
     Ok(0)
+}
+
+/// The probe target the configuration implies: its first mx (or submissions) listener.
+fn configured_target(ctx: &Ctx, wrapper: bool) -> CliResult<(String, u16)> {
+    use postfix_conf::ListenHost;
+    let host = ctx.host()?;
+    let role = if wrapper {
+        pftls_policy::Role::Submissions
+    } else {
+        pftls_policy::Role::Mx
+    };
+    let view = host.view();
+    let found = host.topology.with_role(role).find_map(|l| {
+        let addr = l.address.as_ref()?;
+        let port = host::topology::bound_port(&view, addr)?;
+        let h = match &addr.host {
+            ListenHost::All => "127.0.0.1".to_string(),
+            ListenHost::Address(a) => a.to_string(),
+            ListenHost::Name(n) => n.clone(),
+        };
+        Some((h, port))
+    });
+    found.ok_or_else(|| {
+        usage(format!(
+            "no target given and {} defines no {role} listener to probe; give HOST[:PORT]",
+            host.files.master_path.display()
+        ))
+    })
 }
 
 fn name_of<'a>(clients: &'a [ClientProfile], id: &str) -> &'a str {
