@@ -377,7 +377,7 @@ pub struct PlanReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reload: Option<&'a pftls_txn::ReloadReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    impact: Option<serde_json::Value>,
+    impact: Option<&'a [crate::cmd::simulate::ImpactRow]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     plan_file: Option<String>,
 }
@@ -429,7 +429,7 @@ pub fn report_json(
         expectations: &plan.expectations,
         backup: commit.map(|c| &c.backup),
         reload: commit.and_then(|c| c.reload.as_ref()),
-        impact: planned.impact.as_ref().map(|i| i.to_json()),
+        impact: planned.impact.as_ref().map(|i| i.rows.as_slice()),
         plan_file: saved_to.map(|p| p.display().to_string()),
     };
     serde_json::to_value(&report)

@@ -14,7 +14,7 @@ use crate::cli::Format;
 use crate::cmd::simulate::select_clients;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, EXIT_USAGE};
-use crate::output::{bold, print_json};
+use crate::output::{bold, print_report};
 
 /// `probe` options.
 #[derive(Debug, Args)]
@@ -113,7 +113,7 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> CliResult<i32> {
     opts.clients = clients.clone();
     let report = probe(&opts).map_err(probe_error)?;
     match ctx.format {
-        Format::Json => print_json(&to_json(&report, &clients, opts.starttls)),
+        Format::Json => print_report(&to_json(&report, &clients, opts.starttls)),
         Format::Text => print!(
             "{}",
             render_text(&report, &clients, opts.starttls, ctx.color)
@@ -158,27 +158,60 @@ fn name_of<'a>(clients: &'a [ClientProfile], id: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// One client of the probe's JSON.
+#[derive(serde::Serialize)]
+pub struct ClientJson<'a> {
+    client: &'a str,
+    name: &'a str,
+    ok: bool,
+    protocol: &'a Option<String>,
+    cipher: &'a Option<String>,
+    error: &'a Option<String>,
+}
+
 /// The probe's JSON: target, banner, EHLO, STARTTLS, plaintext MAIL result, per client
 /// `{client, name, ok, protocol, cipher, error}`, and the modern-client acceptance check.
-pub fn to_json(r: &ProbeReport, clients: &[ClientProfile], starttls: bool) -> serde_json::Value {
-    serde_json::json!({
-        "target": r.target,
-        "mode": if starttls { "starttls" } else { "wrapper" },
-        "banner": r.banner,
-        "ehlo": r.ehlo,
-        "starttls_offered": r.starttls_offered,
-        "plaintext_mail": r.plaintext_mail,
-        "clients": r.clients.iter().map(|c| serde_json::json!({
-            "client": c.client,
-            "name": name_of(clients, &c.client),
-            "ok": c.outcome.ok,
-            "protocol": c.outcome.protocol,
-            "cipher": c.outcome.cipher,
-            "error": c.outcome.error,
-        })).collect::<Vec<_>>(),
-        "modern_client": r.modern_client,
-        "modern_tls12_plus": r.modern_tls12_plus,
-    })
+#[derive(serde::Serialize)]
+pub struct ProbeJson<'a> {
+    target: &'a str,
+    mode: &'static str,
+    banner: &'a str,
+    ehlo: &'a [String],
+    starttls_offered: bool,
+    plaintext_mail: &'a Option<pftls_tls::probe::PlaintextMail>,
+    clients: Vec<ClientJson<'a>>,
+    modern_client: &'a str,
+    modern_tls12_plus: bool,
+}
+
+/// Builds [`ProbeJson`].
+pub fn to_json<'a>(
+    r: &'a ProbeReport,
+    clients: &'a [ClientProfile],
+    starttls: bool,
+) -> ProbeJson<'a> {
+    ProbeJson {
+        target: &r.target,
+        mode: if starttls { "starttls" } else { "wrapper" },
+        banner: &r.banner,
+        ehlo: &r.ehlo,
+        starttls_offered: r.starttls_offered,
+        plaintext_mail: &r.plaintext_mail,
+        clients: r
+            .clients
+            .iter()
+            .map(|c| ClientJson {
+                client: &c.client,
+                name: name_of(clients, &c.client),
+                ok: c.outcome.ok,
+                protocol: &c.outcome.protocol,
+                cipher: &c.outcome.cipher,
+                error: &c.outcome.error,
+            })
+            .collect(),
+        modern_client: &r.modern_client,
+        modern_tls12_plus: r.modern_tls12_plus,
+    }
 }
 
 /// The readable report.
