@@ -13,6 +13,7 @@ mod discover;
 pub mod plan;
 pub mod tls_level;
 pub mod topology;
+pub mod validate;
 
 use std::path::PathBuf;
 
