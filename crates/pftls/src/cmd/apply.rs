@@ -63,7 +63,8 @@ pub fn annotate(ctx: &Ctx, planned: &mut Planned, simulate: bool) -> CliResult<(
     let before = run(&planned.plan.main_before, &planned.plan.master_before)?;
     let after = run(&planned.plan.main_after, &planned.plan.master_after)?;
     let (fixed, introduced) = pftls_doctor::diff_findings(&before, &after);
-    let imp = crate::cmd::simulate::impact(&planned.plan, &env, &baseline, &profiles)?;
+    let imp = crate::cmd::simulate::impact(&planned.plan, &env, &baseline, &profiles)
+        .map_err(crate::context::host_error)?;
     planned.notes.extend(imp.notes.iter().cloned());
     planned.impact = Some(imp);
     planned.findings = after;
