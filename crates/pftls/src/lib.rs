@@ -65,12 +65,19 @@ pub fn run_main() -> ! {
     std::process::exit(code);
 }
 
+/// The one JSON object printed on failure.
+#[derive(serde::Serialize)]
+struct ErrorReport<'a> {
+    changed: bool,
+    error: &'a CliError,
+}
+
 fn report_error(ctx: &Ctx, e: &CliError) -> i32 {
     match ctx.format {
-        Format::Json => output::print_json(&serde_json::json!({
-            "changed": false,
-            "error": e.to_json(),
-        })),
+        Format::Json => output::print_report(&ErrorReport {
+            changed: false,
+            error: e,
+        }),
         Format::Text => eprintln!("pftls: error: {e}"),
     }
     e.exit

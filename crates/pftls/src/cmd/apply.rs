@@ -8,7 +8,7 @@ use crate::cli::{ApplyArgs, Format, PlanArgs};
 use crate::context::{ConfigFiles, Ctx};
 use crate::error::{CliError, CliResult};
 use crate::output::{
-    bold, colorize_diff, first_sentence, or_unset, print_json, severity, unified_diff,
+    bold, colorize_diff, first_sentence, or_unset, print_report, severity, unified_diff,
 };
 use crate::saved_plan::SavedPlan;
 use crate::validate::validate_candidate;
@@ -257,12 +257,10 @@ fn report_with_guard(
     match (ctx.format, guard) {
         (Format::Json, Some(g)) => {
             // One JSON object: the apply report with the guard's verdict inside.
-            let mut v = report_json(planned, false, Some(commit), None)?;
-            v["guard"] = g.json.clone();
-            if g.rolled_back {
-                v["rolled_back"] = serde_json::json!(true);
-            }
-            print_json(&v);
+            let mut r = plan_report(planned, false, Some(commit), None);
+            r.guard = Some(&g.json);
+            r.rolled_back = g.rolled_back.then_some(true);
+            print_report(&r);
             Ok(())
         }
         (Format::Text, Some(g)) => {
@@ -381,6 +379,12 @@ pub struct PlanReport<'a> {
     impact: Option<&'a [crate::cmd::simulate::ImpactRow]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     plan_file: Option<String>,
+    /// With `--guard`: its verdict and evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guard: Option<&'a serde_json::Value>,
+    /// With `--guard`: true when the guard rolled the change back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rolled_back: Option<bool>,
 }
 
 /// Findings of the planned configuration that were there before too.
@@ -393,12 +397,12 @@ pub fn remaining(planned: &Planned) -> Vec<&pftls_doctor::Finding> {
 }
 
 /// The plan/apply report as SPEC's JSON object.
-pub fn report_json(
-    planned: &Planned,
+pub fn plan_report<'a>(
+    planned: &'a Planned,
     dry_run: bool,
-    commit: Option<&pftls_txn::CommitReport>,
+    commit: Option<&'a pftls_txn::CommitReport>,
     saved_to: Option<&Path>,
-) -> CliResult<serde_json::Value> {
+) -> PlanReport<'a> {
     let plan = &planned.plan;
     let (file_entries, changed, warnings) = report_parts(planned, commit);
     let files = file_entries
@@ -411,7 +415,7 @@ pub fn report_json(
             after_sha256: pftls_txn::sha256_hex(a),
         })
         .collect();
-    let report = PlanReport {
+    PlanReport {
         changed,
         dry_run,
         postfix_version: &planned.version,
@@ -432,9 +436,9 @@ pub fn report_json(
         reload: commit.and_then(|c| c.reload.as_ref()),
         impact: planned.impact.as_ref().map(|i| i.rows.as_slice()),
         plan_file: saved_to.map(|p| p.display().to_string()),
-    };
-    serde_json::to_value(&report)
-        .map_err(|e| CliError::new("internal", format!("plan report: {e}")))
+        guard: None,
+        rolled_back: None,
+    }
 }
 
 /// Refuses a plan whose policies' expectations do not hold on the planned documents: names
@@ -483,7 +487,7 @@ pub fn report(
     let (file_entries, changed, warnings) = report_parts(planned, commit);
     match ctx.format {
         Format::Json => {
-            print_json(&report_json(planned, dry_run, commit, saved_to)?);
+            print_report(&plan_report(planned, dry_run, commit, saved_to));
         }
         Format::Text => {
             let title = match (commit.is_some(), dry_run) {
