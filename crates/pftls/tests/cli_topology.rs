@@ -383,3 +383,31 @@ fn probe_without_target_needs_an_mx_listener() {
     assert_eq!(out.status.code(), Some(64), "{err}");
     assert!(err.contains("defines no mx listener"), "{err}");
 }
+
+/// The text plan lists per-listener changes, the expectation checks, and the findings that
+/// remain after the change (not only those it fixes or introduces).
+#[test]
+fn text_plan_lists_listeners_expectations_and_remaining_findings() {
+    let s = sandbox(&format!("{MAIN}sub_level = encrypt\n"), POSTSCREEN);
+    let out = s.run(&["plan", "-p", "inbound-opportunistic"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let pinned = text
+        .lines()
+        .find(|l| l.contains("127.0.0.1:submission/inet") && l.contains("encrypt -> encrypt"))
+        .unwrap_or_else(|| panic!("pinned listener line: {text}"));
+    assert!(pinned.contains("pinned"), "{pinned}");
+    assert!(text.contains("Expectations:"), "{text}");
+    assert!(
+        text.contains("holds  mx listener smtpd/pass must not require TLS"),
+        "{text}"
+    );
+    // tls-logging does not touch the security level: port 25's E001 remains and is listed.
+    let out = s.run(&["plan", "-p", "tls-logging"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let remaining = text
+        .split("Remaining findings:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no remaining findings section: {text}"));
+    assert!(remaining.contains("PFTLS-E001"), "{text}");
+}
