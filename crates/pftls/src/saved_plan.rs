@@ -1,183 +1,61 @@
-//! Saved plans (`plan --out FILE`, `apply --plan FILE`): the plan plus the checksums of the
-//! inputs it was computed from and the exact bytes to write.
+//! Saved plans: a view over [`host::saved_plan`] that maps its errors and builds [`Planned`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use pftls_policy::Plan;
-use serde::{Deserialize, Serialize};
+pub use host::saved_plan::SavedPlan;
+use host::saved_plan::SavedPlanError;
 
 use crate::cmd::apply::Planned;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 
-const FORMAT: &str = "pftls-plan/1";
-
-/// The on-disk form of a plan.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SavedPlan {
-    /// Format marker.
-    pub format: String,
-    /// When it was made (RFC 3339).
-    pub created: String,
-    /// The configuration directory it is for.
-    pub config_dir: PathBuf,
-    /// Target version it was planned for.
-    pub postfix_version: String,
-    /// crypto-policy description at plan time.
-    pub crypto_policy: String,
-    /// The plan (without file bytes).
-    pub plan: Plan,
-    /// Per file: checksum of the input and the bytes to write.
-    pub files: Vec<SavedFile>,
-}
-
-/// One file of a saved plan.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SavedFile {
-    /// `main.cf` or `master.cf`.
-    pub name: String,
-    /// sha256 of the file the plan was computed from.
-    pub before_sha256: String,
-    /// The new contents, base64.
-    pub after_base64: String,
-}
-
-impl SavedPlan {
-    /// Captures a plan.
-    pub fn from_plan(p: &Planned, config_dir: &Path) -> SavedPlan {
-        let file = |name: &str, before: &[u8], after: &[u8]| SavedFile {
-            name: name.to_string(),
-            before_sha256: pftls_txn::sha256_hex(before),
-            after_base64: openssl::base64::encode_block(after),
-        };
-        SavedPlan {
-            format: FORMAT.into(),
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            config_dir: std::fs::canonicalize(config_dir)
-                .unwrap_or_else(|_| config_dir.to_path_buf()),
-            postfix_version: p.version.clone(),
-            crypto_policy: p.crypto_source.clone(),
-            plan: p.plan.clone(),
-            files: vec![
-                file("main.cf", &p.plan.main_before, &p.plan.main_after),
-                file("master.cf", &p.plan.master_before, &p.plan.master_after),
-            ],
-        }
-    }
-
-    /// Writes the plan file (0600: it may reveal configuration).
-    pub fn save(&self, path: &Path) -> CliResult<()> {
-        let text =
-            serde_json::to_string_pretty(self).map_err(|e| CliError::new("io", e.to_string()))?;
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| crate::context::io_error(path, &e))?;
-        f.write_all(text.as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| crate::context::io_error(path, &e))
-    }
-
-    /// Reads a plan file.
-    pub fn load(path: &Path) -> CliResult<SavedPlan> {
-        let bytes = crate::context::read_file(path)?;
-        let p: SavedPlan = serde_json::from_slice(&bytes).map_err(|e| {
-            CliError::new(
-                "plan",
-                format!("{}: not a pftls plan file: {e}", path.display()),
-            )
-            .at(path.display().to_string(), Some(e.line()))
-        })?;
-        if p.format != FORMAT {
-            return Err(CliError::new(
-                "plan",
-                format!(
-                    "{}: unsupported plan format {:?} (expected {FORMAT})",
-                    path.display(),
-                    p.format
-                ),
-            ));
-        }
-        Ok(p)
-    }
-
-    /// Checks the plan against the current files and turns it into a [`Planned`]. A plan whose
-    /// inputs changed since it was made is refused (stale).
-    pub fn into_planned(self, ctx: &Ctx, _dry_run: bool) -> CliResult<Planned> {
-        let dir = std::fs::canonicalize(&ctx.config_dir).unwrap_or_else(|_| ctx.config_dir.clone());
-        if dir != self.config_dir {
-            return Err(CliError::new(
-                "stale-plan",
-                format!(
-                    "the plan was made for {}, not {} (use -c {})",
-                    self.config_dir.display(),
-                    dir.display(),
-                    self.config_dir.display()
-                ),
-            ));
-        }
-        let files = ctx.read_config()?;
-        let mut plan = self.plan;
-        for f in &self.files {
-            let (current, path) = match f.name.as_str() {
-                "main.cf" => (&files.main, &files.main_path),
-                "master.cf" => (&files.master, &files.master_path),
-                other => {
-                    return Err(CliError::new(
-                        "plan",
-                        format!("plan names an unknown file {other:?}"),
-                    ))
-                }
-            };
-            let now = pftls_txn::sha256_hex(current);
-            if now != f.before_sha256 {
-                return Err(CliError::new(
-                    "stale-plan",
-                    format!(
-                        "{} changed since the plan was made (sha256 {} then, {} now); make a new plan",
-                        path.display(),
-                        short(&f.before_sha256),
-                        short(&now)
-                    ),
-                )
-                .at(path.display().to_string(), None));
-            }
-            let after = openssl::base64::decode_block(&f.after_base64).map_err(|e| {
-                CliError::new(
-                    "plan",
-                    format!("plan file content for {} is corrupt: {e}", f.name),
-                )
-            })?;
-            match f.name.as_str() {
-                "main.cf" => {
-                    plan.main_before = current.clone();
-                    plan.main_after = after;
-                }
-                _ => {
-                    plan.master_before = current.clone();
-                    plan.master_after = after;
-                }
-            }
-        }
-        Ok(Planned {
-            plan,
-            files,
-            notes: vec![format!("applying the saved plan made {}", self.created)],
-            crypto_source: self.crypto_policy,
-            version: self.postfix_version,
-            findings: Vec::new(),
-            fixed: Vec::new(),
-            introduced: Vec::new(),
-            impact: None,
-        })
+/// Maps a saved-plan error to the user's report (kind, file and line where known).
+pub fn saved_plan_error(e: SavedPlanError) -> CliError {
+    let err = CliError::new(e.kind(), e.to_string());
+    match &e {
+        SavedPlanError::Io { path, .. } => err.at(path.display().to_string(), None),
+        SavedPlanError::Format { path, line, .. } => err.at(path.display().to_string(), *line),
+        SavedPlanError::Stale { path, .. } => err.at(path.display().to_string(), None),
+        _ => err,
     }
 }
 
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
+/// Captures a planning run for `plan --out`.
+pub fn from_planned(p: &Planned, config_dir: &Path) -> SavedPlan {
+    SavedPlan::new(
+        &p.plan,
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        config_dir,
+        p.version.clone(),
+        p.crypto_source.clone(),
+    )
+}
+
+/// Writes a saved plan.
+pub fn save(plan: &SavedPlan, path: &Path) -> CliResult<()> {
+    plan.save(path).map_err(saved_plan_error)
+}
+
+/// Reads a saved plan.
+pub fn load(path: &Path) -> CliResult<SavedPlan> {
+    SavedPlan::load(path).map_err(saved_plan_error)
+}
+
+/// The planning run a saved plan stands for, checked against the files on disk now.
+pub fn into_planned(saved: SavedPlan, ctx: &Ctx) -> CliResult<Planned> {
+    let files = ctx.read_config()?;
+    let plan = saved
+        .check_against(&ctx.config_dir, &files)
+        .map_err(saved_plan_error)?;
+    Ok(Planned {
+        plan,
+        files,
+        notes: vec![format!("applying the saved plan made {}", saved.created)],
+        crypto_source: saved.crypto_policy,
+        version: saved.postfix_version,
+        findings: Vec::new(),
+        fixed: Vec::new(),
+        introduced: Vec::new(),
+        impact: None,
+    })
 }

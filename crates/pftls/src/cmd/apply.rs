@@ -10,7 +10,6 @@ use crate::error::{CliError, CliResult};
 use crate::output::{
     bold, colorize_diff, first_sentence, or_unset, print_report, severity, unified_diff,
 };
-use crate::saved_plan::SavedPlan;
 use crate::validate::validate_candidate;
 
 /// Everything the output needs about one planning run.
@@ -150,7 +149,10 @@ pub fn run_plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<i32> {
     let mut planned = plan_policies(ctx, &args.policy.policies)?;
     annotate(ctx, &mut planned, !args.policy.no_impact)?;
     if let Some(out) = &args.out {
-        SavedPlan::from_plan(&planned, &ctx.config_dir).save(out)?;
+        crate::saved_plan::save(
+            &crate::saved_plan::from_planned(&planned, &ctx.config_dir),
+            out,
+        )?;
     }
     report(ctx, &planned, true, None, args.out.as_deref())?;
     Ok(expectation_exit(ctx, &planned.plan))
@@ -168,7 +170,7 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     if args.dry_run {
         // Exactly what the real run would do, with no lock, no snapshot and no write.
         let mut planned = match &args.plan {
-            Some(path) => SavedPlan::load(path)?.into_planned(ctx, true)?,
+            Some(path) => crate::saved_plan::into_planned(crate::saved_plan::load(path)?, ctx)?,
             None => plan_policies(ctx, &args.policy.policies)?,
         };
         annotate(ctx, &mut planned, !args.policy.no_impact)?;
@@ -180,7 +182,7 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         .map_err(txn_error)?;
     // Planned under the lock, so that concurrent runs serialise on fresh input.
     let planned = match &args.plan {
-        Some(path) => SavedPlan::load(path)?.into_planned(ctx, false)?,
+        Some(path) => crate::saved_plan::into_planned(crate::saved_plan::load(path)?, ctx)?,
         None => plan_policies(ctx, &args.policy.policies)?,
     };
     refuse_failed_expectations(&planned.plan)?;
