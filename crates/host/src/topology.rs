@@ -45,6 +45,35 @@ pub struct Listener {
     pub deep_protocol_tests: Option<bool>,
 }
 
+/// The TCP port Postfix binds for a listener: a number as written, else the name's port from
+/// main.cf's `known_tcp_ports` (`name=name2=port`, Postfix 3.6+), else the IANA port of a mail
+/// service name.
+pub fn bound_port(view: &ConfigView<'_>, addr: &ListenAddress) -> Option<u16> {
+    if let Ok(n) = addr.port_text.parse::<u16>() {
+        return Some(n);
+    }
+    let known = view
+        .expanded_in(&Scope::Main, "known_tcp_ports")
+        .unwrap_or_default();
+    for entry in known
+        .split([',', ' ', '\t', '\n'])
+        .filter(|e| !e.is_empty())
+    {
+        let parts: Vec<&str> = entry.split('=').map(str::trim).collect();
+        if let Some((port, names)) = parts.split_last() {
+            if names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&addr.port_text))
+            {
+                if let Ok(p) = port.parse() {
+                    return Some(p);
+                }
+            }
+        }
+    }
+    addr.port
+}
+
 /// Every service of master.cf with its role, in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Topology {
@@ -196,10 +225,13 @@ fn classify(
             format!("{} service, not a network listener", s.kind),
         );
     };
-    let spelled = if addr.port_text == s.name {
-        format!("port {}", addr.port_text)
+    let port = addr
+        .port
+        .map_or_else(|| addr.port_text.clone(), |p| p.to_string());
+    let spelled = if port == s.name {
+        format!("port {port}")
     } else {
-        format!("{} (port {})", s.name, addr.port_text)
+        format!("{} (port {port})", s.name)
     };
     match (s.command.as_str(), addr.port) {
         ("smtpd" | "postscreen", Some(25)) => {
@@ -212,10 +244,10 @@ fn classify(
             );
         }
         ("smtpd", Some(465)) => {
-            return (Role::Submissions, format!("inet smtpd on {spelled} (465)"));
+            return (Role::Submissions, format!("inet smtpd on {spelled}"));
         }
         ("smtpd", Some(587)) => {
-            return (Role::Submission, format!("inet smtpd on {spelled} (587)"));
+            return (Role::Submission, format!("inet smtpd on {spelled}"));
         }
         _ => {}
     }

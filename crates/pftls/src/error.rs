@@ -7,8 +7,9 @@ pub const EXIT_ERROR: i32 = 1;
 /// Exit code for usage errors.
 pub const EXIT_USAGE: i32 = 64;
 
-/// An error as the user sees it (text on stderr, or the `error` object in JSON).
-#[derive(Debug, Clone)]
+/// An error as the user sees it (text on stderr, or the `error` object in JSON: `kind`,
+/// `message`, `file`, `line`).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct CliError {
     /// Stable machine-readable kind: `config`, `policy`, `plan`, `stale-plan`, `lock`, `io`,
     /// `snapshot`, `reload`, `validation`, `usage`, `environment`.
@@ -20,6 +21,7 @@ pub struct CliError {
     /// The 1-based line, where there is one.
     pub line: Option<usize>,
     /// Process exit code.
+    #[serde(skip)]
     pub exit: i32,
     /// Whether the files on disk changed although the run failed (e.g. a step after the
     /// renames failed, or the guard could not judge an applied change): JSON `changed`.
@@ -48,12 +50,10 @@ impl CliError {
 
     /// JSON form: `{kind, message, file, line}`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "kind": self.kind,
-            "message": self.message,
-            "file": self.file,
-            "line": self.line,
-        })
+        // Only strings, numbers and nulls: serialisation cannot fail; keep the message if it
+        // ever did.
+        serde_json::to_value(self)
+            .unwrap_or_else(|e| serde_json::Value::String(format!("{}: {e}", self.message)))
     }
 }
 

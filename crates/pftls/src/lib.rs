@@ -65,12 +65,21 @@ pub fn run_main() -> ! {
     std::process::exit(code);
 }
 
+/// The one JSON object printed on failure.
+#[derive(serde::Serialize)]
+struct ErrorReport<'a> {
+    changed: bool,
+    error: &'a CliError,
+}
+
 fn report_error(ctx: &Ctx, e: &CliError) -> i32 {
     match ctx.format {
-        Format::Json => output::print_json(&serde_json::json!({
-            "changed": e.changed,
-            "error": e.to_json(),
-        })),
+        // `changed` tells the truth about the files on disk, also on failure (a failure
+        // after the first rename leaves new files in place).
+        Format::Json => output::print_report(&ErrorReport {
+            changed: e.changed,
+            error: e,
+        }),
         Format::Text => eprintln!("pftls: error: {e}"),
     }
     e.exit

@@ -566,3 +566,82 @@ fn tlsa_with_given_files_next_key_host_and_port() {
     let (code, _, _) = text(&e.sb.run(&["tlsa", "--host", "bad host"]));
     assert_eq!(code, 64);
 }
+
+/// Adds `-o` lines after the master.cf service line that starts with `service_line`.
+fn add_overrides(sb: &Sandbox, service_line: &str, overrides: &[String]) {
+    let master = String::from_utf8(sb.master_cf()).unwrap();
+    let mut out = String::new();
+    let mut done = false;
+    for line in master.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if !done && line.starts_with(service_line) {
+            for o in overrides {
+                out.push_str(&format!("  -o {o}\n"));
+            }
+            done = true;
+        }
+    }
+    assert!(done, "{service_line:?} not in master.cf");
+    std::fs::write(sb.conf.join("master.cf"), out).unwrap();
+}
+
+/// The TLSA record must describe what port 25 presents: with a master.cf certificate override
+/// on smtp/inet, main.cf's certificate is not it.
+#[test]
+fn tlsa_uses_the_certificate_of_the_port_25_listener() {
+    let e = env(&["mx.example.org"]);
+    let d = e.sb.tmp.path().to_path_buf();
+    let (port25, port25_key) = make(&d, "port25.example.org", &["mx.example.org"], None);
+    let chain = d.join("port25-chain.pem");
+    let mut all = std::fs::read(&port25_key).unwrap();
+    all.extend(std::fs::read(&port25).unwrap());
+    std::fs::write(&chain, all).unwrap();
+    add_overrides(
+        &e.sb,
+        "smtp      inet",
+        &[format!("smtpd_tls_chain_files={}", chain.display())],
+    );
+    let want = spki_sha256(&port25);
+    let main_cert = spki_sha256(&e.leaf);
+    assert_ne!(want, main_cert);
+    let (code, v) = e.sb.json(&["tlsa"]);
+    assert_eq!(code, 0, "{v}");
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs[0]["rdata"], format!("3 1 1 {want}"), "{v}");
+    assert!(
+        !v.to_string().contains(&main_cert),
+        "main.cf's key must not appear: {v}"
+    );
+    // Port 587 has no override: main.cf's certificate.
+    let (code, v) = e.sb.json(&["tlsa", "--port", "587"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["records"][0]["rdata"],
+        format!("3 1 1 {main_cert}"),
+        "{v}"
+    );
+}
+
+/// Behind postscreen, the smtpd pass service does the STARTTLS: its override counts.
+#[test]
+fn tlsa_behind_postscreen_uses_the_pass_service_certificate() {
+    let e = env(&["mx.example.org"]);
+    let d = e.sb.tmp.path().to_path_buf();
+    let (pass, pass_key) = make(&d, "pass.example.org", &["mx.example.org"], None);
+    let master = format!(
+        "smtp      inet  n       -       y       -       1       postscreen\n\
+         smtpd     pass  -       -       y       -       -       smtpd\n  \
+         -o smtpd_tls_chain_files={},{}\n",
+        pass_key.display(),
+        pass.display()
+    );
+    std::fs::write(e.sb.conf.join("master.cf"), master).unwrap();
+    let (code, v) = e.sb.json(&["tlsa"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["records"][0]["rdata"],
+        format!("3 1 1 {}", spki_sha256(&pass)),
+        "{v}"
+    );
+}

@@ -375,7 +375,7 @@ cleanup   unix  n       -       n       -       0       cleanup
 #[test]
 fn impact_api_for_plan_and_apply() {
     use pftls::cmd::simulate::impact;
-    use pftls_policy::{make_plan, Catalogue, Environment, PostfixVersion};
+    use pftls_policy::{Catalogue, Environment, PostfixVersion};
 
     let sb = Sandbox::new("centos-stream-10/over-hardened");
     let version = PostfixVersion::new(3, 7, 11);
@@ -388,7 +388,14 @@ fn impact_api_for_plan_and_apply() {
     let policy = pftls_policy::PolicySearch { dirs: Vec::new() }
         .load("inbound-opportunistic")
         .expect("policy");
-    let plan = make_plan(&sb.main_cf(), &sb.master_cf(), &[policy], &env).expect("plan");
+    let plan = host::plan::plan_documents(
+        &sb.main_cf(),
+        &sb.master_cf(),
+        &[policy],
+        &env,
+        (Path::new("main.cf"), Path::new("master.cf")),
+    )
+    .expect("plan");
     let clients = builtin_profiles();
     let imp = impact(&plan, &env, &baseline, &clients).expect("impact");
     assert_eq!(
@@ -396,7 +403,7 @@ fn impact_api_for_plan_and_apply() {
         clients.len(),
         "one TLS service x all profiles"
     );
-    let json = imp.to_json();
+    let json = serde_json::to_value(&imp.rows).expect("rows serialise");
     let rows = json.as_array().expect("array");
     for (row, p) in rows.iter().zip(&clients) {
         assert_eq!(row["service"], "smtp/inet");

@@ -103,8 +103,23 @@ struct Instance {
     started: bool,
 }
 
+/// Which master.cf the instance runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The example's smtpd on port 25 plus a wrapper-mode listener on `wrapper_port`.
+    Plain,
+    /// postscreen on port 25 handing clients to an smtpd `pass` service that carries the
+    /// example's `-o smtpd_tls_security_level=encrypt`, plus `127.0.0.1:submission` (moved to
+    /// `wrapper_port` with known_tcp_ports) that inherits main.cf's `encrypt`.
+    Postscreen,
+}
+
 impl Instance {
     fn create() -> Instance {
+        Instance::create_shaped(Shape::Plain)
+    }
+
+    fn create_shaped(shape: Shape) -> Instance {
         let tmp = tempfile::Builder::new()
             .prefix("pftls-e2e-")
             .tempdir()
@@ -150,13 +165,27 @@ impl Instance {
         };
         // A submissions-style listener next to the example's services: TLS from the first
         // byte, mandatory settings (the policy leaves it in wrapper mode).
-        let mut master = std::fs::read(conf.join("master.cf")).expect("read master.cf");
-        master.extend_from_slice(
-            format!(
-                "127.0.0.1:{wrapper_port} inet n - n - - smtpd\n  -o smtpd_tls_wrappermode=yes\n"
-            )
-            .as_bytes(),
-        );
+        let master = std::fs::read_to_string(conf.join("master.cf")).expect("read master.cf");
+        let master = match shape {
+            Shape::Plain => format!(
+                "{master}127.0.0.1:{wrapper_port} inet n - n - - smtpd\n  -o smtpd_tls_wrappermode=yes\n"
+            ),
+            Shape::Postscreen => {
+                let smtpd = "smtp      inet  n       -       n       -       -       smtpd\n";
+                assert!(master.contains(smtpd), "example master.cf changed");
+                // The example's `-o smtpd_tls_security_level=encrypt` line follows: it now
+                // belongs to the pass service.
+                let m = master.replacen(
+                    smtpd,
+                    "smtp      inet  n       -       n       -       1       postscreen\n\
+                     smtpd     pass  -       -       n       -       -       smtpd\n",
+                    1,
+                );
+                // Named "submission" (role submission) and moved to wrapper_port with
+                // known_tcp_ports below.
+                format!("{m}127.0.0.1:submission inet n - n - - smtpd\n")
+            }
+        };
         std::fs::write(conf.join("master.cf"), master).expect("write master.cf");
         // The installed Postfix's own program directories (the example has RHEL's).
         let defaults = run_ok(&[
@@ -197,7 +226,14 @@ impl Instance {
             format!("maillog_file={r}/maillog"),
             format!("maillog_file_prefixes={r}"),
             // smtp/inet stays "smtp" in master.cf; only its port number moves.
-            format!("known_tcp_ports=lmtp=24, smtp={port}, smtps=submissions=465, submission=587"),
+            format!(
+                "known_tcp_ports=lmtp=24, smtp={port}, smtps=submissions=465, submission={}",
+                if shape == Shape::Postscreen {
+                    wrapper_port
+                } else {
+                    587
+                }
+            ),
             format!("smtpd_tls_cert_file={}", cert.display()),
             format!("smtpd_tls_key_file={}", key.display()),
         ];
@@ -590,4 +626,122 @@ fn real_postfix_lockout_fix_and_rollback() {
         // Postfix writes it 0600; the copy is a repository fixture.
         set_mode(Path::new(&dest), 0o644);
     }
+}
+
+/// swaks without TLS to 127.0.0.1:PORT: (exit ok, transcript).
+fn swaks_plaintext(port: u16) -> (bool, String) {
+    let o = run(&[
+        "swaks",
+        "--server",
+        &format!("127.0.0.1:{port}"),
+        "--from",
+        "sender@example.org",
+        "--to",
+        "root@localhost",
+        "--header",
+        "Subject: pftls e2e plaintext",
+        "--timeout",
+        "20",
+    ]);
+    (o.status.success(), text(&o))
+}
+
+/// Port 25 behind postscreen, whose smtpd pass service requires TLS: the primary fix must reach
+/// the pass service (plaintext accepted afterwards) and must not weaken the submission
+/// listener that inherited `encrypt` from main.cf (still 530 without STARTTLS); rollback
+/// restores the 530 on port 25.
+#[test]
+fn real_postfix_postscreen_topology() {
+    if let Some(why) = missing_requirement() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("end-to-end test cannot run: {why}");
+        }
+        eprintln!("SKIPPED end-to-end test against a real Postfix: {why}");
+        return;
+    }
+    let mut pf = Instance::create_shaped(Shape::Postscreen);
+    pf.start();
+    let submission = "127.0.0.1:submission/inet".to_string();
+
+    // Before: plaintext mail to port 25 gets 530 from the pass service.
+    let (ok, t) = swaks_plaintext(pf.port);
+    assert!(
+        !ok && t.contains("530"),
+        "port 25 before: {t}\nlog:\n{}",
+        pf.log()
+    );
+    let (code, shown) = pf.pftls(&["show"]);
+    assert_eq!(code, 0, "{shown:#}");
+    let roles: Vec<(String, String)> = shown["topology"]["listeners"]
+        .as_array()
+        .expect("listeners")
+        .iter()
+        .map(|l| {
+            (
+                l["service"].as_str().unwrap_or("?").to_string(),
+                l["role"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    for (svc, role) in [
+        ("smtp/inet", "mx"),
+        ("smtpd/pass", "mx"),
+        (submission.as_str(), "submission"),
+    ] {
+        assert!(
+            roles.iter().any(|(s, r)| s == svc && r == role),
+            "{svc} is {role}: {roles:?}"
+        );
+    }
+
+    // Apply the primary fix with a reload of the real instance.
+    let reload = pf.reload_command();
+    let (code, applied) = pf.pftls(&[
+        "apply",
+        "-p",
+        "inbound-opportunistic",
+        "--no-impact",
+        "--reload",
+        "--reload-command",
+        &reload,
+    ]);
+    assert_eq!(code, 0, "{applied:#}");
+    assert_eq!(applied["reload"]["ok"], true, "{applied:#}");
+    assert!(
+        applied["expectations"]
+            .as_array()
+            .expect("expectations")
+            .iter()
+            .all(|e| e["holds"] == true),
+        "{applied:#}"
+    );
+    pf.wait_plaintext_code(250);
+    let (ok, t) = swaks_plaintext(pf.port);
+    assert!(
+        ok,
+        "port 25 after apply accepts plaintext: {t}\nlog:\n{}",
+        pf.log()
+    );
+    // The submission listener inherited encrypt: pinned with an explicit -o, and still
+    // refuses mail (and so AUTH) without STARTTLS.
+    assert!(
+        applied["listener_changes"]
+            .as_array()
+            .expect("listener_changes")
+            .iter()
+            .any(|c| c["listener"] == submission.as_str() && c["cause"] == "pinned"),
+        "{applied:#}"
+    );
+    let (ok, t) = swaks_plaintext(pf.wrapper_port);
+    assert!(
+        !ok && t.contains("530"),
+        "submission still requires TLS: {t}"
+    );
+
+    // Rollback restores the 530 on port 25.
+    let (code, rolled) = pf.pftls(&["rollback", "--reload", "--reload-command", &reload]);
+    assert_eq!(code, 0, "{rolled:#}");
+    pf.wait_plaintext_code(530);
+    let (ok, t) = swaks_plaintext(pf.port);
+    assert!(!ok && t.contains("530"), "port 25 after rollback: {t}");
 }

@@ -1,7 +1,7 @@
 //! The effective configuration: what Postfix uses for each parameter, globally and per master.cf
 //! service, and where each value comes from (`main.cf:LINE`, `master.cf:LINE` or the default).
 
-use postfix_conf::{MainCf, MasterCf};
+use postfix_conf::{MainCf, MasterCf, Scope};
 
 use crate::catalogue::Catalogue;
 
@@ -115,13 +115,13 @@ impl<'a> ConfigView<'a> {
         }
     }
 
-    /// The effective value of `name` for a master.cf service: its `-o` override, else main.cf's.
-    /// `scope` is `main` or `SERVICE/TYPE`.
-    pub fn value(&self, scope: &str, name: &str) -> Effective {
-        if scope != "main" {
+    /// The effective value of `name` in `scope`: the service's `-o` override, else main.cf's,
+    /// else the default.
+    pub fn value_in(&self, scope: &Scope, name: &str) -> Effective {
+        if let Scope::Service(key) = scope {
             if let Some(o) = self
                 .master
-                .service(scope)
+                .service(&key.to_string())
                 .and_then(|s| s.get_override(name))
             {
                 return Effective {
@@ -137,15 +137,28 @@ impl<'a> ConfigView<'a> {
         e
     }
 
-    /// The value after `$name` expansion, as a daemon of `scope` would see it. Expansion errors
-    /// are returned as text (the caller reports them).
-    pub fn expanded(&self, scope: &str, name: &str) -> Result<String, String> {
-        let raw = self.value(scope, name).value;
+    /// [`ConfigView::value_in`] for the string form of a scope (`main` or `SERVICE/TYPE`, as
+    /// in the JSON reports); a string that is neither reads main.cf.
+    pub fn value(&self, scope: &str, name: &str) -> Effective {
+        match Scope::parse_legacy(scope) {
+            Ok(s) => self.value_in(&s, name),
+            Err(_) => {
+                let mut e = self.main_value(name);
+                e.scope = scope.to_string();
+                e
+            }
+        }
+    }
+
+    /// The value after `$name` expansion, as a daemon of `scope` would see it (`$service_name`
+    /// is the service's name). Expansion errors are returned as text (the caller reports them).
+    pub fn expanded_in(&self, scope: &Scope, name: &str) -> Result<String, String> {
+        let raw = self.value_in(scope, name).value;
         let lookup = |n: &str| -> Option<String> {
-            match n {
-                "service_name" if scope != "main" => scope.split('/').next().map(str::to_string),
+            match (n, scope) {
+                ("service_name", Scope::Service(k)) => Some(k.name.clone()),
                 _ => {
-                    let e = self.value(scope, n);
+                    let e = self.value_in(scope, n);
                     (e.source != Source::Unset).then_some(e.value)
                 }
             }
@@ -153,14 +166,12 @@ impl<'a> ConfigView<'a> {
         postfix_conf::expand::expand(&raw, &lookup).map_err(|e| e.to_string())
     }
 
-    /// [`ConfigView::value`] addressed by a typed scope.
-    pub fn value_in(&self, scope: &postfix_conf::Scope, name: &str) -> Effective {
-        self.value(&scope.to_string(), name)
-    }
-
-    /// [`ConfigView::expanded`] addressed by a typed scope.
-    pub fn expanded_in(&self, scope: &postfix_conf::Scope, name: &str) -> Result<String, String> {
-        self.expanded(&scope.to_string(), name)
+    /// [`ConfigView::expanded_in`] for the string form of a scope.
+    pub fn expanded(&self, scope: &str, name: &str) -> Result<String, String> {
+        match Scope::parse_legacy(scope) {
+            Ok(s) => self.expanded_in(&s, name),
+            Err(_) => self.expanded_in(&Scope::Main, name),
+        }
     }
 
     /// A closure giving expanded effective values for `scope` (None when unknown and unset).

@@ -16,7 +16,13 @@ pub mod version;
 
 pub use catalogue::Catalogue;
 pub use effective::{inbound_tls_services, ConfigView, Effective, InboundService, Source};
-pub use plan::{make_plan, CryptoFacts, Environment, ParamChange, Plan, PlanError};
-pub use policy::{load_file, parse_policy, Policy, PolicyError, PolicyErrors, PolicySearch};
+pub use plan::{
+    make_plan, CryptoFacts, Environment, ExpectationCheck, ListenerChange, ParamChange, Plan,
+    PlanError,
+};
+pub use policy::{
+    load_file, parse_policy, Expectation, Policy, PolicyError, PolicyErrors, PolicySearch,
+    RoleSettings, TlsExpectation,
+};
 pub use role::Role;
 pub use version::PostfixVersion;

@@ -63,6 +63,44 @@ pub struct Resolution {
     pub why: String,
 }
 
+/// How one listener's effective TLS level changes with the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerChange {
+    /// `SERVICE/TYPE`.
+    pub listener: String,
+    /// Its role (`mx`, `submission`, ...).
+    pub role: String,
+    /// Effective level before (`none`, `may`, `encrypt`, `wrappermode`).
+    pub before: String,
+    /// Effective level after.
+    pub after: String,
+    /// `policy` (an edit of this listener's own `-o`), `inheritance` (a main.cf change it
+    /// inherits) or `pinned` (the planner kept its level with an explicit `-o`).
+    pub cause: String,
+}
+
+/// The check of one policy expectation against one listener of the planned documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectationCheck {
+    /// The policy stating it.
+    pub policy: String,
+    /// The role.
+    pub role: String,
+    /// `optional`, `required` or `keep`.
+    pub tls: String,
+    /// `SERVICE/TYPE` of the listener checked.
+    pub listener: String,
+    /// Whether it holds.
+    pub holds: bool,
+    /// The listener's effective level after the plan.
+    pub level: String,
+    /// `FILE:LINE` (of the planned document) of the value that decides the level, when set in
+    /// a file.
+    pub location: Option<String>,
+    /// What was checked, in words.
+    pub message: String,
+}
+
 /// The result of planning: the candidate bytes of both files and what changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -76,6 +114,12 @@ pub struct Plan {
     pub skipped_services: Vec<String>,
     /// Warnings for the reader.
     pub warnings: Vec<String>,
+    /// Listeners whose effective TLS level changes (filled by the host planner).
+    #[serde(default)]
+    pub listener_changes: Vec<ListenerChange>,
+    /// Policy expectations checked on the planned documents (filled by the host planner).
+    #[serde(default)]
+    pub expectations: Vec<ExpectationCheck>,
     /// main.cf before and after.
     #[serde(skip)]
     pub main_before: Vec<u8>,
@@ -91,6 +135,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The expectations that do not hold.
+    pub fn failed_expectations(&self) -> impl Iterator<Item = &ExpectationCheck> {
+        self.expectations.iter().filter(|e| !e.holds)
+    }
+
     /// True when a file would change.
     pub fn changed(&self) -> bool {
         self.main_before != self.main_after || self.master_before != self.master_after
@@ -294,27 +343,6 @@ pub fn make_plan(
         }
     }
 
-    // Services that inherit a changed main.cf value see it change too: say so.
-    for c in changes
-        .iter()
-        .filter(|c| c.scope == "main" && c.name.starts_with("smtpd_"))
-    {
-        for svc in master
-            .services()
-            .iter()
-            .filter(|s| s.command == "smtpd" && s.key() != "smtp/inet")
-        {
-            if svc.get_override(&c.name).is_none() {
-                warnings.push(format!(
-                    "{} has no -o {} override: it inherits the main.cf change ({} -> {})",
-                    svc.key(),
-                    c.name,
-                    c.before.as_deref().unwrap_or("default"),
-                    c.after.as_deref().unwrap_or("default"),
-                ));
-            }
-        }
-    }
     for w in main.warnings() {
         warnings.push(format!("main.cf:{}: {}", w.line, w.message));
     }
@@ -328,6 +356,8 @@ pub fn make_plan(
         resolutions,
         skipped_services: skipped,
         warnings,
+        listener_changes: Vec::new(),
+        expectations: Vec::new(),
         main_before: main_bytes.to_vec(),
         main_after: main.render(),
         master_before: master_bytes.to_vec(),

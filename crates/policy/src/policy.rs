@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
 use crate::locate::{Locator, Pos};
+use crate::role::Role;
 use crate::version::VersionReq;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
@@ -96,6 +97,53 @@ pub struct ServiceSettings {
     pub pos: Pos,
 }
 
+/// The `-o` overrides a policy sets on every master.cf listener of one role (only where
+/// master.cf defines such a listener; the host topology decides the role).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSettings {
+    /// The role addressed.
+    pub role: Role,
+    /// The overrides.
+    pub settings: Vec<Setting>,
+    /// Where the role key stands in the policy file.
+    pub pos: Pos,
+}
+
+/// What a policy requires of a role's TLS after the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsExpectation {
+    /// No listener of the role requires TLS (RFC 3207 section 4 for a public MX).
+    Optional,
+    /// Every listener of the role requires TLS.
+    Required,
+    /// Every listener of the role that required TLS before still does; the planner pins the
+    /// previous level with an explicit `-o` where a main.cf change would otherwise lower it.
+    Keep,
+}
+
+impl TlsExpectation {
+    /// The YAML spelling.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            TlsExpectation::Optional => "optional",
+            TlsExpectation::Required => "required",
+            TlsExpectation::Keep => "keep",
+        }
+    }
+}
+
+/// One `expect:` entry: a role and what must hold for its listeners after the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// The role.
+    pub role: Role,
+    /// Its TLS requirement.
+    pub tls: TlsExpectation,
+    /// Where the entry stands in the policy file.
+    pub pos: Pos,
+}
+
 /// A parsed (not yet validated) policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -109,6 +157,10 @@ pub struct Policy {
     pub main: Vec<Setting>,
     /// master.cf overrides per service, in file order.
     pub services: Vec<ServiceSettings>,
+    /// master.cf overrides per listener role, in file order.
+    pub roles: Vec<RoleSettings>,
+    /// What must hold after the change, per role.
+    pub expect: Vec<Expectation>,
     /// Where it came from.
     pub origin: Origin,
     /// The YAML source.
@@ -165,6 +217,10 @@ struct RawPolicy {
     services: Option<Mapping>,
     #[serde(default)]
     optional_services: Option<Mapping>,
+    #[serde(default)]
+    roles: Option<Mapping>,
+    #[serde(default)]
+    expect: Option<Mapping>,
 }
 
 /// Parses a policy from YAML text. Structural errors (YAML syntax, unknown top-level keys, wrong
@@ -270,6 +326,14 @@ pub fn parse_policy(
             });
         }
     }
+    let roles = match &raw.roles {
+        Some(m) => role_settings(&loc, &file, m, &mut errors),
+        None => Vec::new(),
+    };
+    let expect = match &raw.expect {
+        Some(m) => expectations(&loc, &file, m, &mut errors),
+        None => Vec::new(),
+    };
     if !errors.is_empty() {
         return Err(PolicyErrors(errors));
     }
@@ -279,9 +343,96 @@ pub fn parse_policy(
         requires_postfix,
         main,
         services,
+        roles,
+        expect,
         origin,
         text: text.to_string(),
     })
+}
+
+/// The role key of a `roles:` / `expect:` entry, or an error at its position.
+fn role_key(
+    loc: &Locator,
+    file: &str,
+    section: &str,
+    k: &Value,
+    errors: &mut Vec<PolicyError>,
+) -> Option<(Role, Pos)> {
+    let Some(key) = k.as_str() else {
+        errors.push(PolicyError::at(
+            file,
+            loc.locate_or_parent(&[section]),
+            "role keys must be strings: mx, submission, submissions, internal or other",
+        ));
+        return None;
+    };
+    let pos = loc.locate_or_parent(&[section, key]);
+    match key.parse::<Role>() {
+        Ok(r) => Some((r, pos)),
+        Err(e) => {
+            errors.push(PolicyError::at(file, pos, format!("{section}: {e}")));
+            None
+        }
+    }
+}
+
+fn role_settings(
+    loc: &Locator,
+    file: &str,
+    map: &Mapping,
+    errors: &mut Vec<PolicyError>,
+) -> Vec<RoleSettings> {
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let Some((role, pos)) = role_key(loc, file, "roles", k, errors) else {
+            continue;
+        };
+        let Value::Mapping(m) = v else {
+            errors.push(PolicyError::at(
+                file,
+                pos,
+                format!("roles.{role} must be a mapping of parameter: value"),
+            ));
+            continue;
+        };
+        let settings = settings(loc, file, &["roles", role.keyword()], m, errors);
+        out.push(RoleSettings {
+            role,
+            settings,
+            pos,
+        });
+    }
+    out
+}
+
+fn expectations(
+    loc: &Locator,
+    file: &str,
+    map: &Mapping,
+    errors: &mut Vec<PolicyError>,
+) -> Vec<Expectation> {
+    const SHAPE: &str = "must be { tls: optional | required | keep }";
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let Some((role, pos)) = role_key(loc, file, "expect", k, errors) else {
+            continue;
+        };
+        let tls = match v {
+            Value::Mapping(m) if m.len() == 1 => m.get("tls").and_then(Value::as_str),
+            _ => None,
+        };
+        let tls = match tls {
+            Some("optional") => TlsExpectation::Optional,
+            Some("required") => TlsExpectation::Required,
+            Some("keep") => TlsExpectation::Keep,
+            _ => {
+                errors.push(PolicyError::at(file, pos, format!("expect.{role} {SHAPE}")));
+                continue;
+            }
+        };
+        out.push(Expectation { role, tls, pos });
+    }
+    out
 }
 
 fn settings(

@@ -94,6 +94,11 @@ pub fn validate(policy: &Policy, env: &Environment, master: Option<&MasterCf>) -
             check_setting(&file, s, env, &mut errors);
         }
     }
+    for r in &policy.roles {
+        for s in &r.settings {
+            check_setting(&file, s, env, &mut errors);
+        }
+    }
     errors
 }
 

@@ -6,11 +6,11 @@ use std::path::Path;
 
 use crate::cli::{ApplyArgs, Format, PlanArgs};
 use crate::context::{ConfigFiles, Ctx};
+use crate::saved_plan::SavedPlan;
 use crate::error::{CliError, CliResult};
 use crate::output::{
-    bold, colorize_diff, first_sentence, or_unset, print_json, severity, unified_diff,
+    bold, colorize_diff, first_sentence, or_unset, print_report, severity, unified_diff,
 };
-use crate::saved_plan::SavedPlan;
 use crate::validate::validate_candidate;
 
 /// Everything the output needs about one planning run.
@@ -63,7 +63,8 @@ pub fn annotate(ctx: &Ctx, planned: &mut Planned, simulate: bool) -> CliResult<(
     let before = run(&planned.plan.main_before, &planned.plan.master_before)?;
     let after = run(&planned.plan.main_after, &planned.plan.master_after)?;
     let (fixed, introduced) = pftls_doctor::diff_findings(&before, &after);
-    let imp = crate::cmd::simulate::impact(&planned.plan, &env, &baseline, &profiles)?;
+    let imp = crate::cmd::simulate::impact(&planned.plan, &env, &baseline, &profiles)
+        .map_err(crate::context::host_error)?;
     planned.notes.extend(imp.notes.iter().cloned());
     planned.impact = Some(imp);
     planned.findings = after;
@@ -153,7 +154,7 @@ pub fn run_plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<i32> {
         SavedPlan::from_plan(&planned, &policies, &ctx.config_dir).save(out)?;
     }
     report(ctx, &planned, true, None, args.out.as_deref())?;
-    Ok(change_exit(ctx, planned.plan.changed()))
+    Ok(expectation_exit(ctx, &planned.plan))
 }
 
 /// `pftls apply`.
@@ -168,12 +169,12 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     if args.dry_run {
         // Exactly what the real run would do, with no lock, no snapshot and no write.
         let mut planned = match &args.plan {
-            Some(path) => SavedPlan::load(path)?.into_planned(ctx, true)?,
+            Some(path) => SavedPlan::load(path)?.into_planned(ctx, false)?,
             None => plan_policies(ctx, &args.policy.policies)?,
         };
         annotate(ctx, &mut planned, !args.policy.no_impact)?;
         report(ctx, &planned, true, None, None)?;
-        return Ok(change_exit(ctx, planned.plan.changed()));
+        return Ok(expectation_exit(ctx, &planned.plan));
     }
 
     let lock = pftls_txn::lock_config_dir(&ctx.config_dir, args.write.lock_timeout())
@@ -185,6 +186,7 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         Some(path) => SavedPlan::load(path)?.into_planned(ctx, false)?,
         None => plan_policies(ctx, &args.policy.policies)?,
     };
+    refuse_failed_expectations(&planned.plan)?;
     if !planned.plan.changed() {
         report(ctx, &planned, false, None, None)?;
         return Ok(0);
@@ -277,12 +279,10 @@ fn report_with_guard(
     match (ctx.format, guard) {
         (Format::Json, Some(g)) => {
             // One JSON object: the apply report with the guard's verdict inside.
-            let mut v = report_json(planned, false, Some(commit), None);
-            v["guard"] = g.json.clone();
-            if g.rolled_back {
-                v["rolled_back"] = serde_json::json!(true);
-            }
-            print_json(&v);
+            let mut r = plan_report(planned, false, Some(commit), None);
+            r.guard = Some(&g.json);
+            r.rolled_back = g.rolled_back.then_some(true);
+            print_report(&r);
             Ok(())
         }
         (Format::Text, Some(g)) => {
@@ -291,6 +291,21 @@ fn report_with_guard(
             Ok(())
         }
         (_, None) => report(ctx, planned, false, Some(commit), None),
+    }
+}
+
+/// Exit code of plan and dry runs: 1 when an expectation fails (apply would refuse), else
+/// [`change_exit`].
+fn expectation_exit(ctx: &Ctx, plan: &Plan) -> i32 {
+    if plan.failed_expectations().next().is_some() {
+        if !ctx.quiet {
+            eprintln!(
+                "error: the plan does not achieve what its policies state: apply would refuse it"
+            );
+        }
+        crate::error::EXIT_ERROR
+    } else {
+        change_exit(ctx, plan.changed())
     }
 }
 
@@ -377,54 +392,146 @@ fn report_parts<'a>(
     (files, changed, warnings)
 }
 
-/// The plan/apply report as SPEC's JSON object.
-pub fn report_json(
-    planned: &Planned,
+/// One file of the plan/apply JSON report.
+#[derive(serde::Serialize)]
+pub struct FileJson {
+    /// Path.
+    pub path: String,
+    /// Whether it changes.
+    pub changed: bool,
+    /// Unified diff.
+    pub diff: String,
+    /// SHA-256 of the bytes before.
+    pub before_sha256: String,
+    /// SHA-256 of the bytes after.
+    pub after_sha256: String,
+}
+
+/// The plan/apply report as SPEC's JSON object (documented fields first; `listener_changes`,
+/// `expectations` and `findings_remaining` are additions).
+#[derive(serde::Serialize)]
+pub struct PlanReport<'a> {
+    changed: bool,
     dry_run: bool,
-    commit: Option<&pftls_txn::CommitReport>,
+    postfix_version: &'a str,
+    crypto_policy: &'a str,
+    policies: &'a [String],
+    files: Vec<FileJson>,
+    parameters: &'a [pftls_policy::ParamChange],
+    resolutions: &'a [pftls_policy::plan::Resolution],
+    skipped_services: &'a [String],
+    findings: &'a [pftls_doctor::Finding],
+    findings_fixed: &'a [pftls_doctor::Finding],
+    findings_introduced: &'a [pftls_doctor::Finding],
+    /// Findings of the planned configuration that it neither fixes nor introduces.
+    findings_remaining: Vec<&'a pftls_doctor::Finding>,
+    warnings: Vec<String>,
+    /// Listeners whose effective TLS level changes (before → after, and why).
+    listener_changes: &'a [pftls_policy::ListenerChange],
+    /// The policies' expectations checked on the planned documents.
+    expectations: &'a [pftls_policy::ExpectationCheck],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup: Option<&'a Option<pftls_txn::BackupRef>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reload: Option<&'a pftls_txn::ReloadReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    impact: Option<&'a [crate::cmd::simulate::ImpactRow]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan_file: Option<String>,
+    /// With `--guard`: its verdict and evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guard: Option<&'a serde_json::Value>,
+    /// With `--guard`: true when the guard rolled the change back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rolled_back: Option<bool>,
+}
+
+/// Findings of the planned configuration that were there before too.
+pub fn remaining(planned: &Planned) -> Vec<&pftls_doctor::Finding> {
+    planned
+        .findings
+        .iter()
+        .filter(|f| !planned.introduced.contains(f))
+        .collect()
+}
+
+/// The plan/apply report as SPEC's JSON object.
+pub fn plan_report<'a>(
+    planned: &'a Planned,
+    dry_run: bool,
+    commit: Option<&'a pftls_txn::CommitReport>,
     saved_to: Option<&Path>,
-) -> serde_json::Value {
+) -> PlanReport<'a> {
     let plan = &planned.plan;
     let (file_entries, changed, warnings) = report_parts(planned, commit);
-    let files: Vec<serde_json::Value> = file_entries
+    let files = file_entries
         .iter()
-        .map(|(p, b, a)| {
-            serde_json::json!({
-                "path": p, "changed": b != a, "diff": unified_diff(p, b, a),
-                "before_sha256": pftls_txn::sha256_hex(b), "after_sha256": pftls_txn::sha256_hex(a),
-            })
+        .map(|(p, b, a)| FileJson {
+            path: p.clone(),
+            changed: b != a,
+            diff: unified_diff(p, b, a),
+            before_sha256: pftls_txn::sha256_hex(b),
+            after_sha256: pftls_txn::sha256_hex(a),
         })
         .collect();
-    let mut v = serde_json::json!({
-        "changed": changed,
-        "dry_run": dry_run,
-        "postfix_version": planned.version,
-        "crypto_policy": planned.crypto_source,
-        "policies": plan.policies,
-        "files": files,
-        "parameters": plan.changes.iter().map(|c| serde_json::json!({
-            "scope": c.scope, "name": c.name, "before": c.before, "after": c.after, "policy": c.policy,
-        })).collect::<Vec<_>>(),
-        "resolutions": plan.resolutions,
-        "skipped_services": plan.skipped_services,
-        "findings": planned.findings,
-        "findings_fixed": planned.fixed,
-        "findings_introduced": planned.introduced,
-        "warnings": warnings,
-    });
-    if let Some(c) = commit {
-        v["backup"] = serde_json::to_value(&c.backup).unwrap_or_default();
-        if let Some(r) = &c.reload {
-            v["reload"] = serde_json::to_value(r).unwrap_or_default();
+    PlanReport {
+        changed,
+        dry_run,
+        postfix_version: &planned.version,
+        crypto_policy: &planned.crypto_source,
+        policies: &plan.policies,
+        files,
+        parameters: &plan.changes,
+        resolutions: &plan.resolutions,
+        skipped_services: &plan.skipped_services,
+        findings: &planned.findings,
+        findings_fixed: &planned.fixed,
+        findings_introduced: &planned.introduced,
+        findings_remaining: remaining(planned),
+        warnings,
+        listener_changes: &plan.listener_changes,
+        expectations: &plan.expectations,
+        backup: commit.map(|c| &c.backup),
+        reload: commit.and_then(|c| c.reload.as_ref()),
+        impact: planned.impact.as_ref().map(|i| i.rows.as_slice()),
+        plan_file: saved_to.map(|p| p.display().to_string()),
+        guard: None,
+        rolled_back: None,
+    }
+}
+
+/// Refuses a plan whose policies' expectations do not hold on the planned documents: names
+/// every listener and the file:line that defeats it. Called before anything is written.
+pub fn refuse_failed_expectations(plan: &Plan) -> CliResult<()> {
+    let failed: Vec<&pftls_policy::ExpectationCheck> = plan.failed_expectations().collect();
+    let Some(first) = failed.first() else {
+        return Ok(());
+    };
+    let lines: Vec<String> = failed
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {} (policy {})",
+                e.location.as_deref().unwrap_or("-"),
+                e.message,
+                e.policy
+            )
+        })
+        .collect();
+    let mut err = CliError::new(
+        "expectation",
+        format!(
+            "the plan does not achieve what its policies state; nothing was written:\n  {}",
+            lines.join("\n  ")
+        ),
+    );
+    if let Some(loc) = &first.location {
+        if let Some((file, line)) = loc.rsplit_once(':') {
+            err.file = Some(file.to_string());
+            err.line = line.parse().ok();
         }
     }
-    if let Some(i) = &planned.impact {
-        v["impact"] = i.to_json();
-    }
-    if let Some(p) = saved_to {
-        v["plan_file"] = serde_json::json!(p.display().to_string());
-    }
-    v
+    Err(err)
 }
 
 /// Prints a plan (and what the commit did) as text or JSON.
@@ -439,7 +546,7 @@ pub fn report(
     let (file_entries, changed, warnings) = report_parts(planned, commit);
     match ctx.format {
         Format::Json => {
-            print_json(&report_json(planned, dry_run, commit, saved_to));
+            print_report(&plan_report(planned, dry_run, commit, saved_to));
         }
         Format::Text => {
             let title = match (commit.is_some(), dry_run) {
@@ -488,6 +595,32 @@ pub fn report(
                     );
                 }
             }
+            if !plan.listener_changes.is_empty() {
+                println!("\n{}", bold("Listeners:", ctx.color));
+                for c in &plan.listener_changes {
+                    let why = match c.cause.as_str() {
+                        "pinned" => "pinned with an explicit -o (the policy keeps it)",
+                        "inheritance" => "inherited from main.cf",
+                        _ => "own -o changed by the policy",
+                    };
+                    println!(
+                        "  {:<28} {:<11} {} -> {}   ({why})",
+                        c.listener, c.role, c.before, c.after
+                    );
+                }
+            }
+            if !plan.expectations.is_empty() {
+                println!("\n{}", bold("Expectations:", ctx.color));
+                for e in &plan.expectations {
+                    let verdict = if e.holds {
+                        "holds ".to_string()
+                    } else {
+                        severity("FAILS ", ctx.color)
+                    };
+                    let at = e.location.as_deref().unwrap_or("-");
+                    println!("  {verdict} {}   [{at}]", e.message);
+                }
+            }
             if let Some(i) = &planned.impact {
                 print!("{}", i.render_text(ctx.color));
             }
@@ -506,6 +639,19 @@ pub fn report(
                         "  introduced  {} {} {}",
                         severity(f.severity.as_str(), ctx.color),
                         f.id,
+                        first_sentence(&f.message)
+                    );
+                }
+            }
+            let left = remaining(planned);
+            if !left.is_empty() {
+                println!("\n{}", bold("Remaining findings:", ctx.color));
+                for f in left {
+                    println!(
+                        "  {} {} {} {}",
+                        severity(f.severity.as_str(), ctx.color),
+                        f.id,
+                        f.subject,
                         first_sentence(&f.message)
                     );
                 }

@@ -15,7 +15,7 @@ use crate::cli::Format;
 use crate::cmd::tlsa::{file_error, server_config, usage_error, ServerConfig};
 use crate::context::{io_error, Ctx};
 use crate::error::{CliError, CliResult};
-use crate::output::{bold, print_json};
+use crate::output::{bold, print_report};
 
 /// `mta-sts` options.
 #[derive(Debug, Args)]
@@ -111,19 +111,93 @@ fn cert_names(
     Ok(Some(out))
 }
 
-fn record_json(r: &TxtRecord) -> serde_json::Value {
-    serde_json::json!({ "name": r.name, "type": "TXT", "value": r.value, "zone_line": r.zone_line() })
+/// A DNS TXT record in the JSON output.
+#[derive(serde::Serialize)]
+struct RecordJson<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    value: &'a str,
+    zone_line: String,
 }
 
-fn cert_json(c: &Option<CertNames>, uncovered: &[String]) -> serde_json::Value {
-    match c {
-        Some(c) => serde_json::json!({
-            "files": c.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
-            "names": c.names,
-            "uncovered_mx": uncovered,
-        }),
-        None => serde_json::Value::Null,
+fn record_json(r: &TxtRecord) -> RecordJson<'_> {
+    RecordJson {
+        name: &r.name,
+        kind: "TXT",
+        value: &r.value,
+        zone_line: r.zone_line(),
     }
+}
+
+/// The certificate the policy was checked against (null when none could be read).
+#[derive(serde::Serialize)]
+struct CertJson<'a> {
+    files: Vec<String>,
+    names: &'a [String],
+    uncovered_mx: &'a [String],
+}
+
+fn cert_json<'a>(c: &'a Option<CertNames>, uncovered: &'a [String]) -> Option<CertJson<'a>> {
+    c.as_ref().map(|c| CertJson {
+        files: c.files.iter().map(|f| f.display().to_string()).collect(),
+        names: &c.names,
+        uncovered_mx: uncovered,
+    })
+}
+
+/// `mta-sts --format json`.
+#[derive(serde::Serialize)]
+struct GenerateReport<'a> {
+    domain: &'a str,
+    policy_url: &'a str,
+    policy: PolicyJson<'a>,
+    id: String,
+    records: GenerateRecords<'a>,
+    certificate: Option<CertJson<'a>>,
+    warnings: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct PolicyJson<'a> {
+    mode: Mode,
+    max_age: u64,
+    mx: &'a [String],
+    text: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct GenerateRecords<'a> {
+    mta_sts: RecordJson<'a>,
+    tlsrpt: RecordJson<'a>,
+}
+
+/// `mta-sts --check FILE --format json`.
+#[derive(serde::Serialize)]
+struct CheckReport<'a> {
+    file: &'a str,
+    valid: bool,
+    policy: &'a Option<Policy>,
+    id: &'a str,
+    issues: Vec<IssueJson<'a>>,
+    records: CheckRecords<'a>,
+    certificate: Option<CertJson<'a>>,
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<serde_json::Value>,
+}
+
+#[derive(serde::Serialize)]
+struct CheckRecords<'a> {
+    mta_sts: Option<RecordJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct IssueJson<'a> {
+    severity: &'a Severity,
+    line: Option<usize>,
+    location: String,
+    message: &'a str,
 }
 
 fn print_warnings(warnings: &[String]) {
@@ -215,20 +289,23 @@ fn run_generate(ctx: &Ctx, args: &MtaStsArgs) -> CliResult<i32> {
     let url = policy_url(&domain);
 
     match ctx.format {
-        Format::Json => print_json(&serde_json::json!({
-            "domain": domain,
-            "policy_url": url,
-            "policy": {
-                "mode": policy.mode,
-                "max_age": policy.max_age,
-                "mx": policy.mx,
-                "text": text,
+        Format::Json => print_report(&GenerateReport {
+            domain: &domain,
+            policy_url: &url,
+            policy: PolicyJson {
+                mode: policy.mode,
+                max_age: policy.max_age,
+                mx: &policy.mx,
+                text: &text,
             },
-            "id": policy.id(),
-            "records": { "mta_sts": record_json(&sts), "tlsrpt": record_json(&tlsrpt) },
-            "certificate": cert_json(&cert, &uncovered),
-            "warnings": warnings,
-        })),
+            id: policy.id(),
+            records: GenerateRecords {
+                mta_sts: record_json(&sts),
+                tlsrpt: record_json(&tlsrpt),
+            },
+            certificate: cert_json(&cert, &uncovered),
+            warnings: &warnings,
+        }),
         Format::Text => {
             if !ctx.quiet {
                 println!(
@@ -327,30 +404,21 @@ fn run_check(ctx: &Ctx, args: &MtaStsArgs, file: &Path) -> CliResult<i32> {
 
     match ctx.format {
         Format::Json => {
-            let issues: Vec<serde_json::Value> = check
+            let issues = check
                 .issues
                 .iter()
-                .map(|i| {
-                    serde_json::json!({
-                        "severity": i.severity,
-                        "line": i.line,
-                        "location": match i.line { Some(l) => format!("{file_s}:{l}"), None => file_s.clone() },
-                        "message": i.message,
-                    })
+                .map(|i| IssueJson {
+                    severity: &i.severity,
+                    line: i.line,
+                    location: match i.line {
+                        Some(l) => format!("{file_s}:{l}"),
+                        None => file_s.clone(),
+                    },
+                    message: &i.message,
                 })
                 .collect();
-            let mut out = serde_json::json!({
-                "file": file_s,
-                "valid": valid,
-                "policy": check.policy,
-                "id": check.id,
-                "issues": issues,
-                "records": { "mta_sts": sts.as_ref().map(record_json) },
-                "certificate": cert_json(&cert, &uncovered),
-                "warnings": warnings,
-            });
-            if let Some(first) = errors.first() {
-                out["error"] = CliError::new(
+            let error = errors.first().map(|first| {
+                CliError::new(
                     "validation",
                     format!(
                         "invalid MTA-STS policy: {} error(s); first: {}",
@@ -359,9 +427,21 @@ fn run_check(ctx: &Ctx, args: &MtaStsArgs, file: &Path) -> CliResult<i32> {
                     ),
                 )
                 .at(file_s.clone(), first.line)
-                .to_json();
-            }
-            print_json(&out);
+                .to_json()
+            });
+            print_report(&CheckReport {
+                file: &file_s,
+                valid,
+                policy: &check.policy,
+                id: &check.id,
+                issues,
+                records: CheckRecords {
+                    mta_sts: sts.as_ref().map(record_json),
+                },
+                certificate: cert_json(&cert, &uncovered),
+                warnings: &warnings,
+                error,
+            });
         }
         Format::Text => {
             for i in &check.issues {

@@ -4,7 +4,50 @@ use crate::cli::{Format, PoliciesCmd};
 use crate::cmd::apply::plan_error;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::output::print_json;
+use crate::output::print_report;
+
+/// `policies list --format json`.
+#[derive(serde::Serialize)]
+struct ListReport<'a> {
+    policies: Vec<ListEntry<'a>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum ListEntry<'a> {
+    Policy {
+        name: &'a str,
+        source: String,
+        summary: String,
+    },
+    Invalid {
+        error: String,
+    },
+}
+
+/// `policies show --format json`.
+#[derive(serde::Serialize)]
+struct ShowReport<'a> {
+    name: &'a str,
+    source: String,
+    description: &'a str,
+    yaml: &'a str,
+}
+
+/// `policies check --format json`.
+#[derive(serde::Serialize)]
+struct CheckReport<'a> {
+    ok: bool,
+    postfix_version: String,
+    results: Vec<CheckResult<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct CheckResult<'a> {
+    policy: &'a str,
+    ok: bool,
+    errors: &'a [String],
+}
 
 /// Runs a `policies` subcommand.
 pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
@@ -13,12 +56,21 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
         PoliciesCmd::List => {
             let all = search.list();
             match ctx.format {
-                Format::Json => print_json(&serde_json::json!({
-                    "policies": all.iter().map(|p| match p {
-                        Ok(p) => serde_json::json!({"name": p.name, "source": p.file_name(), "summary": summary(&p.description)}),
-                        Err(e) => serde_json::json!({"error": e.to_string()}),
-                    }).collect::<Vec<_>>()
-                })),
+                Format::Json => print_report(&ListReport {
+                    policies: all
+                        .iter()
+                        .map(|p| match p {
+                            Ok(p) => ListEntry::Policy {
+                                name: &p.name,
+                                source: p.file_name(),
+                                summary: summary(&p.description),
+                            },
+                            Err(e) => ListEntry::Invalid {
+                                error: e.to_string(),
+                            },
+                        })
+                        .collect(),
+                }),
                 Format::Text => {
                     for p in &all {
                         match p {
@@ -35,9 +87,12 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
                 .load(name)
                 .map_err(|e| CliError::new("policy", e.to_string()))?;
             match ctx.format {
-                Format::Json => print_json(
-                    &serde_json::json!({"name": p.name, "source": p.file_name(), "description": p.description, "yaml": p.text}),
-                ),
+                Format::Json => print_report(&ShowReport {
+                    name: &p.name,
+                    source: p.file_name(),
+                    description: &p.description,
+                    yaml: &p.text,
+                }),
                 Format::Text => {
                     println!("# {}", p.file_name());
                     print!("{}", p.text);
@@ -65,11 +120,18 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
                 results.push((f.clone(), errors));
             }
             match ctx.format {
-                Format::Json => print_json(&serde_json::json!({
-                    "ok": !failed,
-                    "postfix_version": env.version.to_string(),
-                    "results": results.iter().map(|(f, e)| serde_json::json!({"policy": f, "ok": e.is_empty(), "errors": e})).collect::<Vec<_>>(),
-                })),
+                Format::Json => print_report(&CheckReport {
+                    ok: !failed,
+                    postfix_version: env.version.to_string(),
+                    results: results
+                        .iter()
+                        .map(|(f, e)| CheckResult {
+                            policy: f,
+                            ok: e.is_empty(),
+                            errors: e,
+                        })
+                        .collect(),
+                }),
                 Format::Text => {
                     for (f, errors) in &results {
                         if errors.is_empty() {

@@ -14,14 +14,17 @@ use crate::cli::Format;
 use crate::cmd::simulate::select_clients;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, EXIT_USAGE};
-use crate::output::{bold, print_json};
+use crate::output::{bold, print_report};
 
 /// `probe` options.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// HOST, HOST:PORT or [IPv6]:PORT (default port 25, or 465 with --no-starttls).
+    /// HOST, HOST:PORT or [IPv6]:PORT (default port 25, or 465 with --no-starttls). Without
+    /// it: the first mx listener of the configuration (the first submissions listener with
+    /// --no-starttls), at its bound address (127.0.0.1 when it listens on all addresses) and
+    /// port (known_tcp_ports applies).
     #[arg(value_name = "HOST[:PORT]")]
-    pub target: String,
+    pub target: Option<String>,
     /// TLS from the first byte (wrapper mode, port 465) instead of STARTTLS.
     #[arg(long)]
     pub no_starttls: bool,
@@ -91,7 +94,10 @@ fn probe_error(e: TlsError) -> CliError {
 /// Runs `probe`.
 pub fn run(ctx: &Ctx, args: &ProbeArgs) -> CliResult<i32> {
     let default_port = if args.no_starttls { 465 } else { 25 };
-    let (host, port) = parse_target(&args.target, default_port)?;
+    let (host, port) = match &args.target {
+        Some(t) => parse_target(t, default_port)?,
+        None => configured_target(ctx, args.no_starttls)?,
+    };
     if !args.timeout.is_finite() || args.timeout <= 0.0 || args.timeout > 3600.0 {
         return Err(usage(format!(
             "--timeout {}: give seconds between 0 and 3600",
@@ -107,13 +113,41 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> CliResult<i32> {
     opts.clients = clients.clone();
     let report = probe(&opts).map_err(probe_error)?;
     match ctx.format {
-        Format::Json => print_json(&to_json(&report, &clients, opts.starttls)),
+        Format::Json => print_report(&to_json(&report, &clients, opts.starttls)),
         Format::Text => print!(
             "{}",
             render_text(&report, &clients, opts.starttls, ctx.color)
         ),
     }
     Ok(0)
+}
+
+/// The probe target the configuration implies: its first mx (or submissions) listener.
+fn configured_target(ctx: &Ctx, wrapper: bool) -> CliResult<(String, u16)> {
+    use postfix_conf::ListenHost;
+    let host = ctx.host()?;
+    let role = if wrapper {
+        pftls_policy::Role::Submissions
+    } else {
+        pftls_policy::Role::Mx
+    };
+    let view = host.view();
+    let found = host.topology.with_role(role).find_map(|l| {
+        let addr = l.address.as_ref()?;
+        let port = host::topology::bound_port(&view, addr)?;
+        let h = match &addr.host {
+            ListenHost::All => "127.0.0.1".to_string(),
+            ListenHost::Address(a) => a.to_string(),
+            ListenHost::Name(n) => n.clone(),
+        };
+        Some((h, port))
+    });
+    found.ok_or_else(|| {
+        usage(format!(
+            "no target given and {} defines no {role} listener to probe; give HOST[:PORT]",
+            host.files.master_path.display()
+        ))
+    })
 }
 
 fn name_of<'a>(clients: &'a [ClientProfile], id: &str) -> &'a str {
@@ -124,27 +158,60 @@ fn name_of<'a>(clients: &'a [ClientProfile], id: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// One client of the probe's JSON.
+#[derive(serde::Serialize)]
+pub struct ClientJson<'a> {
+    client: &'a str,
+    name: &'a str,
+    ok: bool,
+    protocol: &'a Option<String>,
+    cipher: &'a Option<String>,
+    error: &'a Option<String>,
+}
+
 /// The probe's JSON: target, banner, EHLO, STARTTLS, plaintext MAIL result, per client
 /// `{client, name, ok, protocol, cipher, error}`, and the modern-client acceptance check.
-pub fn to_json(r: &ProbeReport, clients: &[ClientProfile], starttls: bool) -> serde_json::Value {
-    serde_json::json!({
-        "target": r.target,
-        "mode": if starttls { "starttls" } else { "wrapper" },
-        "banner": r.banner,
-        "ehlo": r.ehlo,
-        "starttls_offered": r.starttls_offered,
-        "plaintext_mail": r.plaintext_mail,
-        "clients": r.clients.iter().map(|c| serde_json::json!({
-            "client": c.client,
-            "name": name_of(clients, &c.client),
-            "ok": c.outcome.ok,
-            "protocol": c.outcome.protocol,
-            "cipher": c.outcome.cipher,
-            "error": c.outcome.error,
-        })).collect::<Vec<_>>(),
-        "modern_client": r.modern_client,
-        "modern_tls12_plus": r.modern_tls12_plus,
-    })
+#[derive(serde::Serialize)]
+pub struct ProbeJson<'a> {
+    target: &'a str,
+    mode: &'static str,
+    banner: &'a str,
+    ehlo: &'a [String],
+    starttls_offered: bool,
+    plaintext_mail: &'a Option<pftls_tls::probe::PlaintextMail>,
+    clients: Vec<ClientJson<'a>>,
+    modern_client: &'a str,
+    modern_tls12_plus: bool,
+}
+
+/// Builds [`ProbeJson`].
+pub fn to_json<'a>(
+    r: &'a ProbeReport,
+    clients: &'a [ClientProfile],
+    starttls: bool,
+) -> ProbeJson<'a> {
+    ProbeJson {
+        target: &r.target,
+        mode: if starttls { "starttls" } else { "wrapper" },
+        banner: &r.banner,
+        ehlo: &r.ehlo,
+        starttls_offered: r.starttls_offered,
+        plaintext_mail: &r.plaintext_mail,
+        clients: r
+            .clients
+            .iter()
+            .map(|c| ClientJson {
+                client: &c.client,
+                name: name_of(clients, &c.client),
+                ok: c.outcome.ok,
+                protocol: &c.outcome.protocol,
+                cipher: &c.outcome.cipher,
+                error: &c.outcome.error,
+            })
+            .collect(),
+        modern_client: &r.modern_client,
+        modern_tls12_plus: r.modern_tls12_plus,
+    }
 }
 
 /// The readable report.

@@ -6,7 +6,7 @@ use crate::cli::{BackupsCmd, Format, RollbackArgs};
 use crate::cmd::apply::{change_exit, txn_error};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::output::{bold, colorize_diff, print_json, unified_diff};
+use crate::output::{bold, colorize_diff, print_report, unified_diff};
 
 /// The snapshot rollback restores by default: the one taken by the most recent apply.
 fn default_target(store: &SnapshotStore) -> CliResult<String> {
@@ -49,6 +49,56 @@ fn rollback_error(ctx: &Ctx, e: pftls_txn::TxnError) -> CliError {
     c
 }
 
+/// `rollback --dry-run --format json`.
+#[derive(serde::Serialize)]
+struct RollbackPreview<'a> {
+    changed: bool,
+    dry_run: bool,
+    to: &'a str,
+    files: Vec<PreviewFile<'a>>,
+    /// Edits made after the apply that a rollback would discard.
+    drift: Vec<DriftRow>,
+}
+
+/// One file edited since the apply it would roll back.
+#[derive(serde::Serialize)]
+struct DriftRow {
+    path: String,
+    applied_sha256: String,
+    current_sha256: Option<String>,
+    diff: String,
+}
+
+/// One file of the preview (`before_sha256` is null when the file does not exist now).
+#[derive(serde::Serialize)]
+struct PreviewFile<'a> {
+    path: String,
+    changed: bool,
+    diff: String,
+    before_sha256: Option<&'a str>,
+    after_sha256: &'a str,
+}
+
+/// `rollback --if-drop` when the change stays.
+#[derive(serde::Serialize)]
+struct KeptReport<'a> {
+    changed: bool,
+    dry_run: bool,
+    to: &'a str,
+    guard: &'a serde_json::Value,
+}
+
+/// `rollback --format json`: the restore report plus what was restored and why.
+#[derive(serde::Serialize)]
+struct RestoreReport<'a> {
+    #[serde(flatten)]
+    report: &'a pftls_txn::CommitReport,
+    dry_run: bool,
+    to: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guard: Option<&'a serde_json::Value>,
+}
+
 /// `pftls rollback`.
 pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
     // Only this instance's snapshots are candidates; restoring checks the instance again.
@@ -64,27 +114,42 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         let drift = store.drift(&id, &ctx.config_dir).map_err(txn_error)?;
         let changed = preview.iter().any(|p| p.changed);
         match ctx.format {
-            Format::Json => print_json(&serde_json::json!({
-                "changed": changed,
-                "dry_run": true,
-                "to": id,
-                "files": preview.iter().map(|p| {
-                    let path = p.path.display().to_string();
-                    serde_json::json!({
-                        "path": path, "changed": p.changed,
-                        "diff": unified_diff(&path, p.current.as_deref().unwrap_or_default(), &p.snapshot),
-                        "before_sha256": p.current_sha256, "after_sha256": p.snapshot_sha256,
+            Format::Json => print_report(&RollbackPreview {
+                changed,
+                dry_run: true,
+                to: &id,
+                files: preview
+                    .iter()
+                    .map(|p| {
+                        let path = p.path.display().to_string();
+                        // A file the snapshot has but the directory lacks diffs from nothing.
+                        let current = p.current.as_deref().unwrap_or_default();
+                        PreviewFile {
+                            diff: unified_diff(&path, current, &p.snapshot),
+                            path,
+                            changed: p.changed,
+                            before_sha256: p.current_sha256.as_deref(),
+                            after_sha256: &p.snapshot_sha256,
+                        }
                     })
-                }).collect::<Vec<_>>(),
-                "drift": drift.iter().map(|f| {
-                    let path = f.path.display().to_string();
-                    serde_json::json!({
-                        "path": path, "applied_sha256": f.applied_sha256,
-                        "current_sha256": f.current_sha256,
-                        "diff": unified_diff(&path, &f.applied, f.current.as_deref().unwrap_or_default()),
+                    .collect(),
+                drift: drift
+                    .iter()
+                    .map(|f| {
+                        let path = f.path.display().to_string();
+                        DriftRow {
+                            diff: unified_diff(
+                                &path,
+                                &f.applied,
+                                f.current.as_deref().unwrap_or_default(),
+                            ),
+                            path,
+                            applied_sha256: f.applied_sha256.clone(),
+                            current_sha256: f.current_sha256.clone(),
+                        }
                     })
-                }).collect::<Vec<_>>(),
-            })),
+                    .collect(),
+            }),
             Format::Text => {
                 println!(
                     "{} would restore snapshot {id}",
@@ -136,9 +201,12 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             let (roll_back, json, text) = crate::guard::drop_check(ctx, args, &id)?;
             if !roll_back {
                 match ctx.format {
-                    Format::Json => print_json(&serde_json::json!({
-                        "changed": false, "dry_run": false, "to": id, "guard": json,
-                    })),
+                    Format::Json => print_report(&KeptReport {
+                        changed: false,
+                        dry_run: false,
+                        to: &id,
+                        guard: &json,
+                    }),
                     Format::Text => println!("{text}\nNo rollback: the change stays."),
                 }
                 return Ok(0);
@@ -161,15 +229,12 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
     )
     .map_err(|e| rollback_error(ctx, e))?;
     match ctx.format {
-        Format::Json => {
-            let mut v = serde_json::to_value(&report).unwrap_or_default();
-            v["dry_run"] = serde_json::json!(false);
-            v["to"] = serde_json::json!(id);
-            if let Some((json, _)) = &evidence {
-                v["guard"] = json.clone();
-            }
-            print_json(&v);
-        }
+        Format::Json => print_report(&RestoreReport {
+            report: &report,
+            dry_run: false,
+            to: &id,
+            guard: evidence.as_ref().map(|(json, _)| json),
+        }),
         Format::Text => {
             if let Some((_, text)) = &evidence {
                 println!("{text}");
@@ -197,6 +262,24 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
     Ok(change_exit(ctx, report.changed))
 }
 
+#[derive(serde::Serialize)]
+struct BackupList<'a, T: serde::Serialize> {
+    backups: &'a [T],
+}
+
+#[derive(serde::Serialize)]
+struct BackupShow<'a, T: serde::Serialize> {
+    backup: &'a T,
+    verified: bool,
+    problem: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct Pruned<'a> {
+    changed: bool,
+    removed: &'a [String],
+}
+
 /// `pftls backups ...`.
 pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
     let store = SnapshotStore::new(&ctx.backup_dir).for_instance(&ctx.config_dir);
@@ -204,7 +287,7 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
         BackupsCmd::List { all } => {
             let list = if *all { store.list_all() } else { store.list() }.map_err(txn_error)?;
             match ctx.format {
-                Format::Json => print_json(&serde_json::json!({ "backups": list })),
+                Format::Json => print_report(&BackupList { backups: &list }),
                 Format::Text => {
                     if list.is_empty() {
                         println!("No snapshots in {}.", ctx.backup_dir.display());
@@ -237,11 +320,11 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
             let info = store.get(id).map_err(txn_error)?;
             let verified = store.verify(id);
             match ctx.format {
-                Format::Json => print_json(&serde_json::json!({
-                    "backup": info,
-                    "verified": verified.is_ok(),
-                    "problem": verified.as_ref().err().map(|e| e.to_string()),
-                })),
+                Format::Json => print_report(&BackupShow {
+                    backup: &info,
+                    verified: verified.is_ok(),
+                    problem: verified.as_ref().err().map(|e| e.to_string()),
+                }),
                 Format::Text => {
                     println!("Snapshot {} at {}", info.id, info.path.display());
                     if let Some(m) = &info.manifest {
@@ -266,9 +349,10 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
         BackupsCmd::Prune { keep } => {
             let removed = store.prune(*keep).map_err(txn_error)?;
             match ctx.format {
-                Format::Json => print_json(
-                    &serde_json::json!({ "changed": !removed.is_empty(), "removed": removed }),
-                ),
+                Format::Json => print_report(&Pruned {
+                    changed: !removed.is_empty(),
+                    removed: &removed,
+                }),
                 Format::Text => {
                     if removed.is_empty() {
                         println!("Nothing to prune.");

@@ -14,7 +14,32 @@ use pftls_tls::tlsa::{tlsa_2_1_1, tlsa_3_1_1, TlsaRecord};
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, EXIT_USAGE};
-use crate::output::{bold, print_json};
+use crate::output::{bold, print_report};
+
+/// One record of `tlsa --format json`.
+#[derive(serde::Serialize)]
+struct RecordJson<'a> {
+    role: &'a str,
+    usage: u8,
+    selector: u8,
+    matching: u8,
+    data: &'a str,
+    rdata: String,
+    zone_line: String,
+    file: String,
+    subject: Option<&'a str>,
+}
+
+/// `tlsa --format json`.
+#[derive(serde::Serialize)]
+struct TlsaReport<'a> {
+    host: &'a str,
+    port: u16,
+    owner: &'a str,
+    records: Vec<RecordJson<'a>>,
+    verify_command: &'a str,
+    warnings: &'a [String],
+}
 
 /// The rollover advice printed with every run.
 pub const ROLLOVER_ADVICE: &str =
@@ -244,30 +269,28 @@ pub fn run(ctx: &Ctx, args: &TlsaArgs) -> CliResult<i32> {
 
     match ctx.format {
         Format::Json => {
-            let records: Vec<serde_json::Value> = entries
+            let records = entries
                 .iter()
-                .map(|e| {
-                    serde_json::json!({
-                        "role": e.role,
-                        "usage": e.record.usage,
-                        "selector": e.record.selector,
-                        "matching": e.record.matching,
-                        "data": e.record.data,
-                        "rdata": e.record.rdata(),
-                        "zone_line": e.record.zone_line(&host, args.port),
-                        "file": e.file.display().to_string(),
-                        "subject": e.subject,
-                    })
+                .map(|e| RecordJson {
+                    role: e.role,
+                    usage: e.record.usage,
+                    selector: e.record.selector,
+                    matching: e.record.matching,
+                    data: &e.record.data,
+                    rdata: e.record.rdata(),
+                    zone_line: e.record.zone_line(&host, args.port),
+                    file: e.file.display().to_string(),
+                    subject: e.subject.as_deref(),
                 })
                 .collect();
-            print_json(&serde_json::json!({
-                "host": host,
-                "port": args.port,
-                "owner": owner,
-                "records": records,
-                "verify_command": verify,
-                "warnings": warnings,
-            }));
+            print_report(&TlsaReport {
+                host: &host,
+                port: args.port,
+                owner: &owner,
+                records,
+                verify_command: &verify,
+                warnings: &warnings,
+            });
         }
         Format::Text => {
             if !ctx.quiet {
