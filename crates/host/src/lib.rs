@@ -11,7 +11,6 @@ pub mod certs;
 pub mod crypto;
 mod discover;
 pub mod plan;
-pub mod saved_plan;
 pub mod simulate;
 pub mod tls_level;
 pub mod topology;
