@@ -29,6 +29,33 @@ pub struct SavedPlan {
     pub plan: Plan,
     /// Per file: checksum of the input and the bytes to write.
     pub files: Vec<SavedFile>,
+    /// sha256 of everything else in the file (canonical JSON, keys sorted): a plan edited
+    /// after it was made — one file's entry removed, bytes or version changed — is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+}
+
+/// The files a plan must carry, each exactly once: a plan lacking master.cf would empty it.
+const PLAN_FILES: &[&str] = &["main.cf", "master.cf"];
+
+/// sha256 of the plan's JSON without `integrity`, keys sorted (serde_json's map is ordered).
+fn integrity_of(v: &serde_json::Value) -> String {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("integrity");
+    }
+    pftls_txn::sha256_hex(v.to_string().as_bytes())
+}
+
+fn refused(path: &Path, why: String) -> CliError {
+    CliError::new(
+        "plan",
+        format!(
+            "{}: {why}; nothing was written (make a new plan with pftls plan --out)",
+            path.display()
+        ),
+    )
+    .at(path.display().to_string(), None)
 }
 
 /// One file of a saved plan.
@@ -62,13 +89,16 @@ impl SavedPlan {
                 file("main.cf", &p.plan.main_before, &p.plan.main_after),
                 file("master.cf", &p.plan.master_before, &p.plan.master_after),
             ],
+            integrity: None,
         }
     }
 
     /// Writes the plan file (0600: it may reveal configuration).
     pub fn save(&self, path: &Path) -> CliResult<()> {
+        let mut v = serde_json::to_value(self).map_err(|e| CliError::new("io", e.to_string()))?;
+        v["integrity"] = serde_json::json!(integrity_of(&v));
         let text =
-            serde_json::to_string_pretty(self).map_err(|e| CliError::new("io", e.to_string()))?;
+            serde_json::to_string_pretty(&v).map_err(|e| CliError::new("io", e.to_string()))?;
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let mut f = std::fs::OpenOptions::new()
@@ -86,13 +116,47 @@ impl SavedPlan {
     /// Reads a plan file.
     pub fn load(path: &Path) -> CliResult<SavedPlan> {
         let bytes = crate::context::read_file(path)?;
-        let p: SavedPlan = serde_json::from_slice(&bytes).map_err(|e| {
+        let not_plan = |e: serde_json::Error| {
             CliError::new(
                 "plan",
                 format!("{}: not a pftls plan file: {e}", path.display()),
             )
             .at(path.display().to_string(), Some(e.line()))
-        })?;
+        };
+        let raw: serde_json::Value = serde_json::from_slice(&bytes).map_err(not_plan)?;
+        let p: SavedPlan = serde_json::from_value(raw.clone()).map_err(not_plan)?;
+        match &p.integrity {
+            None => {
+                return Err(refused(
+                    path,
+                    "the plan carries no integrity checksum (made by an older pftls, or edited)"
+                        .into(),
+                ))
+            }
+            Some(sum) if *sum != integrity_of(&raw) => {
+                return Err(refused(
+                    path,
+                    "the plan was altered after it was made (integrity checksum mismatch)".into(),
+                ))
+            }
+            Some(_) => {}
+        }
+        for name in PLAN_FILES {
+            let n = p.files.iter().filter(|f| f.name == *name).count();
+            if n != 1 {
+                return Err(refused(
+                    path,
+                    format!(
+                        "the plan {} {name}",
+                        if n == 0 {
+                            "lacks"
+                        } else {
+                            "lists more than once"
+                        }
+                    ),
+                ));
+            }
+        }
         if p.format != FORMAT {
             return Err(CliError::new(
                 "plan",
@@ -118,6 +182,16 @@ impl SavedPlan {
                     self.config_dir.display(),
                     dir.display(),
                     self.config_dir.display()
+                ),
+            ));
+        }
+        let version = ctx.target()?.version.to_string();
+        if version != self.postfix_version {
+            return Err(CliError::new(
+                "stale-plan",
+                format!(
+                    "the plan was made for Postfix {}, this is Postfix {version}: nothing was written; make a new plan",
+                    self.postfix_version
                 ),
             ));
         }

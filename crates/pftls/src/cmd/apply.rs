@@ -175,6 +175,18 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         return Ok(change_exit(ctx, planned.plan.changed()));
     }
 
+    let reload = crate::instances::reload_plan(ctx, &args.write);
+    if let (true, crate::instances::ReloadPlan::NotRunning { reason, start }) =
+        (args.verify, &reload)
+    {
+        return Err(CliError::new(
+            "reload",
+            format!(
+                "Postfix is not running for {} ({reason}): --verify needs a running instance; nothing was written (start it with: {start})",
+                ctx.config_dir.display()
+            ),
+        ));
+    }
     let lock = pftls_txn::lock_config_dir(&ctx.config_dir, args.write.lock_timeout())
         .map_err(txn_error)?;
     // Planned under the lock, so that concurrent runs serialise on fresh input.
@@ -189,7 +201,10 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     let validation_warnings = validate_candidate(&planned)?;
     let mut planned = planned;
     annotate(ctx, &mut planned, !args.policy.no_impact)?;
-    let store = SnapshotStore::new(&ctx.backup_dir);
+    let instance = crate::instances::describe(ctx, &ctx.config_dir);
+    let store = SnapshotStore::new(&ctx.backup_dir)
+        .for_instance(&ctx.config_dir)
+        .with_instance_name(instance.name.clone());
     let changes = vec![
         FileChange {
             name: "main.cf".into(),
@@ -220,7 +235,15 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         config_dir: ctx.config_dir.clone(),
         pftls_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let reload_argv = args.write.reload_argv();
+    let reload_argv = reload.argv().map(<[String]>::to_vec);
+    // Deferrals already queued for TLS reasons are not this change's doing.
+    let queued_before = if args.verify {
+        crate::cmd::verify::tls_deferrals(&ctx.config_dir)
+            .map(|v| v.into_iter().map(|(id, _)| id).collect())
+            .unwrap_or_default()
+    } else {
+        std::collections::BTreeSet::new()
+    };
     let commit = pftls_txn::commit(
         &lock,
         &store,
@@ -232,6 +255,32 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     .map_err(txn_error)?;
     planned.notes.extend(validation_warnings);
     planned.notes.extend(commit.warnings.iter().cloned());
+    let after = AfterApply::new(ctx, args, &reload, &commit);
+    if args.verify && commit.changed {
+        if let Some(b) = &commit.backup {
+            let report = crate::cmd::verify::verify(
+                ctx,
+                std::time::Duration::from_secs(args.verify_timeout.min(3600)),
+                std::time::Duration::from_secs(5),
+                &queued_before,
+            )?;
+            if !report.ok {
+                return verify_failed(
+                    ctx,
+                    &planned,
+                    &commit,
+                    &after,
+                    &report,
+                    (&lock, &store, &b.id),
+                    reload_argv.as_deref(),
+                );
+            }
+            let mut after = after;
+            after.verify = Some(report);
+            report_with_guard(ctx, &planned, &commit, None, &after)?;
+            return Ok(change_exit(ctx, commit.changed));
+        }
+    }
     let guard = match (&args.guard.guard, &commit.backup) {
         (Some(_), Some(b)) => Some(crate::guard::after_apply(
             ctx,
@@ -243,11 +292,164 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         )?),
         _ => None,
     };
-    report_with_guard(ctx, &planned, &commit, guard.as_ref())?;
+    report_with_guard(ctx, &planned, &commit, guard.as_ref(), &after)?;
     match guard {
         Some(g) if g.rolled_back => Ok(crate::error::EXIT_ERROR),
         _ => Ok(change_exit(ctx, commit.changed)),
     }
+}
+
+/// What apply says after the report: how to undo it (with the options it was run with),
+/// whether the running Postfix uses the change, and the verification.
+pub struct AfterApply {
+    /// `pftls -c DIR --backup-dir DIR rollback --to ID [--reload]`.
+    pub undo: Option<String>,
+    /// Set when the change is not active yet: the notice, with the command that activates it.
+    pub not_active: Option<String>,
+    /// The exact command that activates the change (without --reload, or Postfix stopped).
+    pub activate: Option<String>,
+    /// `--verify`'s result.
+    pub verify: Option<crate::cmd::verify::VerifyReport>,
+}
+
+impl AfterApply {
+    fn new(
+        ctx: &Ctx,
+        args: &ApplyArgs,
+        reload: &crate::instances::ReloadPlan,
+        commit: &pftls_txn::CommitReport,
+    ) -> AfterApply {
+        use crate::instances::{reload_args, reload_hint, selection_args, ReloadPlan};
+        let undo = commit.backup.as_ref().map(|b| {
+            format!(
+                "pftls {} rollback --to {}{}",
+                selection_args(ctx),
+                b.id,
+                reload_args(&args.write)
+            )
+        });
+        let (not_active, activate) = match (commit.changed, reload) {
+            (false, _) | (true, ReloadPlan::Run(_)) => (None, None),
+            (true, ReloadPlan::None) => {
+                let cmd = reload_hint(ctx, &args.write);
+                (
+                    Some(format!(
+                        "Not active yet: the running Postfix keeps the old settings until it reloads: {cmd}"
+                    )),
+                    Some(cmd),
+                )
+            }
+            (true, ReloadPlan::NotRunning { reason, start }) => (
+                Some(format!(
+                    "Postfix is not running for {} ({reason}): nothing was reloaded; the change takes effect when it starts: {start}",
+                    ctx.config_dir.display()
+                )),
+                Some(start.clone()),
+            ),
+        };
+        AfterApply {
+            undo,
+            not_active,
+            activate,
+            verify: None,
+        }
+    }
+
+    fn json(&self, v: &mut serde_json::Value) {
+        v["undo"] = serde_json::json!(self.undo);
+        v["active"] = serde_json::json!(self.not_active.is_none());
+        if let Some(a) = &self.activate {
+            v["activate"] = serde_json::json!(a);
+        }
+        if let Some(r) = &self.verify {
+            v["verify"] = serde_json::to_value(r).unwrap_or_default();
+        }
+    }
+
+    fn text(&self, color: bool) {
+        if let Some(r) = &self.verify {
+            print!("{}", r.render_text(color));
+        }
+        if let Some(u) = &self.undo {
+            println!("Undo with: {u}");
+        }
+        if let Some(n) = &self.not_active {
+            println!("{n}");
+        }
+    }
+}
+
+/// `--verify` failed: restore the snapshot with reload, report, exit 1 naming the check.
+fn verify_failed(
+    ctx: &Ctx,
+    planned: &Planned,
+    commit: &pftls_txn::CommitReport,
+    after: &AfterApply,
+    verdict: &crate::cmd::verify::VerifyReport,
+    (lock, store, id): (&pftls_txn::ConfigLock, &SnapshotStore, &str),
+    reload: Option<&[String]>,
+) -> CliResult<i32> {
+    let failed: Vec<String> = verdict.failures().map(|c| c.describe()).collect();
+    let restore = pftls_txn::restore_with(
+        lock,
+        store,
+        id,
+        &ctx.config_dir,
+        &pftls_txn::RestoreOptions {
+            reload,
+            keep: None,
+            force: true,
+        },
+    );
+    let (restored, outcome) = match &restore {
+        Ok(r) => (
+            true,
+            format!(
+                "snapshot {id} was restored{}",
+                match &r.reload {
+                    Some(rl) if rl.ok => format!(" and `{}` ran", rl.command),
+                    Some(rl) => format!(", but `{}` FAILED: {}", rl.command, rl.output),
+                    None => String::new(),
+                }
+            ),
+        ),
+        Err(e) => (
+            false,
+            format!("restoring snapshot {id} FAILED: {e}; the new files are in place"),
+        ),
+    };
+    let message = format!(
+        "verify failed: {}; {outcome}",
+        failed.first().cloned().unwrap_or_default()
+    );
+    match ctx.format {
+        Format::Json => {
+            let mut v = report_json(planned, false, Some(commit), None);
+            let mut a = AfterApply {
+                undo: after.undo.clone(),
+                not_active: None,
+                activate: None,
+                verify: Some(verdict.clone()),
+            };
+            if !restored {
+                a.not_active = after.not_active.clone();
+            }
+            a.json(&mut v);
+            v["changed"] = serde_json::json!(!restored);
+            v["rolled_back"] = serde_json::json!(restored);
+            v["error"] = CliError::new("verify", message.clone()).to_json();
+            print_json(&v);
+        }
+        Format::Text => {
+            report(ctx, planned, false, Some(commit), None)?;
+            print!("{}", verdict.render_text(ctx.color));
+            eprintln!("pftls: error: {message}");
+            for f in failed.iter().skip(1) {
+                eprintln!("  also failed: {f}");
+            }
+        }
+    }
+    Ok(crate::error::EXIT_ERROR)
 }
 
 /// Prints the apply report, then the guard's evidence when a guard ran.
@@ -256,24 +458,30 @@ fn report_with_guard(
     planned: &Planned,
     commit: &pftls_txn::CommitReport,
     guard: Option<&crate::guard::GuardOutcome>,
+    after: &AfterApply,
 ) -> CliResult<()> {
-    match (ctx.format, guard) {
-        (Format::Json, Some(g)) => {
+    match ctx.format {
+        Format::Json => {
             // One JSON object: the apply report with the guard's verdict inside.
             let mut v = report_json(planned, false, Some(commit), None);
-            v["guard"] = g.json.clone();
-            if g.rolled_back {
-                v["rolled_back"] = serde_json::json!(true);
+            after.json(&mut v);
+            if let Some(g) = guard {
+                v["guard"] = g.json.clone();
+                if g.rolled_back {
+                    v["rolled_back"] = serde_json::json!(true);
+                }
             }
             print_json(&v);
             Ok(())
         }
-        (Format::Text, Some(g)) => {
+        Format::Text => {
             report(ctx, planned, false, Some(commit), None)?;
-            println!("{}", g.text);
+            after.text(ctx.color);
+            if let Some(g) = guard {
+                println!("{}", g.text);
+            }
             Ok(())
         }
-        (_, None) => report(ctx, planned, false, Some(commit), None),
     }
 }
 
@@ -465,11 +673,7 @@ pub fn report(
             match commit {
                 Some(c) => {
                     if let Some(b) = &c.backup {
-                        println!(
-                            "\nSnapshot {} taken at {}; undo with: pftls rollback",
-                            b.id,
-                            b.path.display()
-                        );
+                        println!("\nSnapshot {} taken at {}.", b.id, b.path.display());
                     }
                     if let Some(r) = &c.reload {
                         println!(

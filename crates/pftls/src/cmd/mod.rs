@@ -10,3 +10,4 @@ pub mod rollback;
 pub mod show;
 pub mod simulate;
 pub mod tlsa;
+pub mod verify;

@@ -1,6 +1,6 @@
 //! `pftls rollback` and `pftls backups list|show|prune`.
 
-use pftls_txn::{Action, SnapshotStore};
+use pftls_txn::{Action, DriftFile, SnapshotStore, TxnError};
 
 use crate::cli::{BackupsCmd, Format, RollbackArgs};
 use crate::cmd::apply::{change_exit, txn_error};
@@ -15,16 +15,101 @@ fn default_target(store: &SnapshotStore) -> CliResult<String> {
         None => Err(CliError::new(
             "snapshot",
             format!(
-                "no snapshot taken by apply in {}: nothing to roll back",
-                store.dir().display()
+                "no snapshot taken by apply of {} in {}: nothing to roll back{}",
+                store
+                    .instance()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                store.dir().display(),
+                other_instances_hint(store)
             ),
         )),
     }
 }
 
+/// " (it holds snapshots of A, B: use -c DIR)" when the backup dir serves other instances.
+fn other_instances_hint(store: &SnapshotStore) -> String {
+    let mut dirs: Vec<String> = Vec::new();
+    for i in SnapshotStore::new(store.dir())
+        .list_all()
+        .unwrap_or_default()
+    {
+        if let Some(d) = i.config_dir() {
+            let d = d.display().to_string();
+            if Some(d.as_str()) != store.instance().and_then(|p| p.to_str()) && !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
+    if dirs.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (it holds snapshots of {}: select one with -c DIR)",
+            dirs.join(", ")
+        )
+    }
+}
+
+/// This run's store: the backup directory restricted to the instance of -c.
+pub fn instance_store(ctx: &Ctx) -> SnapshotStore {
+    SnapshotStore::new(&ctx.backup_dir).for_instance(&ctx.config_dir)
+}
+
+/// Unified diffs of what a rollback would discard (what apply wrote -> what is there now).
+fn drift_diff(files: &[DriftFile]) -> String {
+    files
+        .iter()
+        .map(|f| {
+            let path = f.path.display().to_string();
+            unified_diff(
+                &format!("{path} (as pftls wrote it)"),
+                &f.applied,
+                f.current.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn drift_json(files: &[DriftFile]) -> serde_json::Value {
+    serde_json::json!(files
+        .iter()
+        .map(|f| {
+            let mut v = serde_json::to_value(f).unwrap_or_default();
+            v["diff"] = serde_json::json!(drift_diff(std::slice::from_ref(f)));
+            v
+        })
+        .collect::<Vec<_>>())
+}
+
+/// Reports a drift refusal (text: the message and the diff; JSON: one object) and exits 1.
+fn refuse_drift(ctx: &Ctx, id: &str, files: &[DriftFile], dry_run: bool) -> i32 {
+    let message = TxnError::Drift {
+        id: id.to_string(),
+        files: files.to_vec(),
+    }
+    .to_string();
+    match ctx.format {
+        Format::Json => print_json(&serde_json::json!({
+            "changed": false,
+            "dry_run": dry_run,
+            "to": id,
+            "drift": drift_json(files),
+            "error": CliError::new("drift", message).to_json(),
+        })),
+        Format::Text => {
+            println!("Edits made after snapshot {id}'s apply, which a rollback would discard:");
+            let d = drift_diff(files);
+            print!("{}", if ctx.color { colorize_diff(&d) } else { d });
+            eprintln!("pftls: error: {message}");
+        }
+    }
+    crate::error::EXIT_ERROR
+}
+
 /// `pftls rollback`.
 pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
-    let store = SnapshotStore::new(&ctx.backup_dir);
+    let store = instance_store(ctx);
     if args.dry_run {
         let id = match &args.to {
             Some(id) => id.clone(),
@@ -33,6 +118,10 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         store.verify(&id).map_err(txn_error)?;
         let preview =
             pftls_txn::preview_restore(&store, &id, &ctx.config_dir).map_err(txn_error)?;
+        let drift = store.drift(&id, &ctx.config_dir).map_err(txn_error)?;
+        if !drift.is_empty() && !args.force {
+            return Ok(refuse_drift(ctx, &id, &drift, true));
+        }
         let changed = preview.iter().any(|p| p.changed);
         match ctx.format {
             Format::Json => print_json(&serde_json::json!({
@@ -102,21 +191,57 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         }
         None => None,
     };
-    let reload_argv = args.write.reload_argv();
-    let report = pftls_txn::restore(
+    let reload = crate::instances::reload_plan(ctx, &args.write);
+    let result = pftls_txn::restore_with(
         &lock,
         &store,
         &id,
         &ctx.config_dir,
-        reload_argv.as_deref(),
-        args.write.keep,
-    )
-    .map_err(txn_error)?;
+        &pftls_txn::RestoreOptions {
+            reload: reload.argv(),
+            keep: args.write.keep,
+            force: args.force,
+        },
+    );
+    let report = match result {
+        Err(TxnError::Drift { id, files }) => return Ok(refuse_drift(ctx, &id, &files, false)),
+        r => r.map_err(txn_error)?,
+    };
+    let not_active = match (&reload, report.changed) {
+        (_, false) | (crate::instances::ReloadPlan::Run(_), _) => None,
+        (crate::instances::ReloadPlan::None, true) => Some((
+            format!(
+                "Not active yet: the running Postfix keeps the current settings until it reloads: {}",
+                crate::instances::reload_hint(ctx, &args.write)
+            ),
+            crate::instances::reload_hint(ctx, &args.write),
+        )),
+        (crate::instances::ReloadPlan::NotRunning { reason, start }, true) => Some((
+            format!(
+                "Postfix is not running for {} ({reason}): nothing was reloaded; the restored files take effect when it starts: {start}",
+                ctx.config_dir.display()
+            ),
+            start.clone(),
+        )),
+    };
+    let undo = report.backup.as_ref().map(|b| {
+        format!(
+            "pftls {} rollback --to {}{}",
+            crate::instances::selection_args(ctx),
+            b.id,
+            crate::instances::reload_args(&args.write)
+        )
+    });
     match ctx.format {
         Format::Json => {
             let mut v = serde_json::to_value(&report).unwrap_or_default();
             v["dry_run"] = serde_json::json!(false);
             v["to"] = serde_json::json!(id);
+            v["undo"] = serde_json::json!(undo);
+            v["active"] = serde_json::json!(not_active.is_none());
+            if let Some((_, cmd)) = &not_active {
+                v["activate"] = serde_json::json!(cmd);
+            }
             if let Some((json, _)) = &evidence {
                 v["guard"] = json.clone();
             }
@@ -128,8 +253,11 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             }
             if report.changed {
                 println!("Restored snapshot {id}.");
-                if let Some(b) = &report.backup {
-                    println!("The state before the rollback was saved as {}; undo with: pftls rollback --to {}", b.id, b.id);
+                if let (Some(b), Some(u)) = (&report.backup, &undo) {
+                    println!(
+                        "The state before the rollback was saved as {}; undo with: {u}",
+                        b.id
+                    );
                 }
             } else {
                 println!("Nothing to change: the files already equal snapshot {id}.");
@@ -144,6 +272,9 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
+            if let Some((n, _)) = &not_active {
+                println!("{n}");
+            }
         }
     }
     Ok(change_exit(ctx, report.changed))
@@ -151,23 +282,46 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
 
 /// `pftls backups ...`.
 pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
-    let store = SnapshotStore::new(&ctx.backup_dir);
+    let store = instance_store(ctx);
     match cmd {
-        BackupsCmd::List => {
-            let list = store.list().map_err(txn_error)?;
+        BackupsCmd::List { all } => {
+            let list = if *all { store.list_all() } else { store.list() }.map_err(txn_error)?;
+            let scope = if *all {
+                "every instance".to_string()
+            } else {
+                crate::instances::canonical(&ctx.config_dir)
+                    .display()
+                    .to_string()
+            };
             match ctx.format {
-                Format::Json => print_json(&serde_json::json!({ "backups": list })),
+                Format::Json => print_json(&serde_json::json!({
+                    "backup_dir": ctx.backup_dir,
+                    "config_dir": if *all { None } else { Some(&scope) },
+                    "backups": list,
+                })),
                 Format::Text => {
                     if list.is_empty() {
-                        println!("No snapshots in {}.", ctx.backup_dir.display());
+                        println!(
+                            "No snapshots of {scope} in {}.{}",
+                            ctx.backup_dir.display(),
+                            if *all {
+                                String::new()
+                            } else {
+                                other_instances_hint(&store)
+                            }
+                        );
                     }
                     for s in &list {
                         match &s.manifest {
                             Some(m) => println!(
-                                "{:<20} {:<8} {:<25} {}",
+                                "{:<20} {:<8} {:<25} {:<24} {}",
                                 s.id,
                                 m.action.to_string(),
                                 m.created,
+                                match &m.instance {
+                                    Some(n) => format!("{} ({n})", m.config_dir.display()),
+                                    None => m.config_dir.display().to_string(),
+                                },
                                 if m.policies.is_empty() {
                                     "-".to_string()
                                 } else {
@@ -186,6 +340,15 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
         }
         BackupsCmd::Show { id } => {
             let info = store.get(id).map_err(txn_error)?;
+            if let (Some(theirs), Some(here)) = (info.config_dir(), store.instance()) {
+                if crate::instances::canonical(theirs) != here {
+                    return Err(txn_error(TxnError::OtherInstance {
+                        id: id.clone(),
+                        snapshot_dir: theirs.to_path_buf(),
+                        config_dir: here.to_path_buf(),
+                    }));
+                }
+            }
             let verified = store.verify(id);
             match ctx.format {
                 Format::Json => print_json(&serde_json::json!({
@@ -197,6 +360,9 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
                     println!("Snapshot {} at {}", info.id, info.path.display());
                     if let Some(m) = &info.manifest {
                         println!("  created   {}\n  host      {}\n  action    {}\n  policies  {}\n  config    {}", m.created, m.host, m.action, m.policies.join(", "), m.config_dir.display());
+                        if let Some(n) = &m.instance {
+                            println!("  instance  {n}");
+                        }
                         for f in &m.files {
                             println!(
                                 "  {:<10} {} bytes  mode {:o}  uid {} gid {}  sha256 {}",
