@@ -340,6 +340,9 @@ fn reseal(v: &mut Value) {
     v["integrity"] = Value::String(common::sha256(c.to_string().as_bytes()));
 }
 
+/// An edit of a plan file's JSON.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 #[test]
 fn tampered_partial_or_foreign_saved_plans_are_refused_before_writing() {
     let s = Sandbox::new(OVER);
@@ -350,7 +353,7 @@ fn tampered_partial_or_foreign_saved_plans_are_refused_before_writing() {
     let good: Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
     assert!(good["integrity"].is_string());
 
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "altered bytes",
             Box::new(|v: &mut Value| {

@@ -244,6 +244,12 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     } else {
         std::collections::BTreeSet::new()
     };
+    // The listener processes of the old configuration: --verify waits for them to exit.
+    let old_listeners = if args.verify {
+        crate::cmd::verify::listener_pids(&instance.queue_directory)
+    } else {
+        Vec::new()
+    };
     let commit = pftls_txn::commit(
         &lock,
         &store,
@@ -258,9 +264,11 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     let after = AfterApply::new(ctx, args, &reload, &commit);
     if args.verify && commit.changed {
         if let Some(b) = &commit.backup {
+            let window = std::time::Duration::from_secs(args.verify_timeout.min(3600));
+            crate::cmd::verify::wait_for_new_generation(&old_listeners, window);
             let report = crate::cmd::verify::verify(
                 ctx,
-                std::time::Duration::from_secs(args.verify_timeout.min(3600)),
+                window,
                 std::time::Duration::from_secs(5),
                 &queued_before,
             )?;
