@@ -553,3 +553,125 @@ fn all_instances_failure_in_one_instance_leaves_the_others_as_they_were() {
     let n = std::fs::read_to_string(&count).unwrap().lines().count();
     assert_eq!(n, 3);
 }
+
+/// A minimal SMTP server on 127.0.0.1 that offers AUTH before STARTTLS and examines the
+/// credentials (535), i.e. runs AUTH in plaintext; serves connections until dropped.
+struct FakeSmtp {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeSmtp {
+    fn start() -> FakeSmtp {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            while !flag.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                let Ok((s, _)) = l.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    continue;
+                };
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .unwrap();
+                let mut w = s.try_clone().unwrap();
+                let mut r = BufReader::new(s);
+                let _ = w.write_all(b"220 fake.example ESMTP\r\n");
+                for _ in 0..20 {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let cmd = line.to_ascii_uppercase();
+                    let reply: &[u8] = if cmd.starts_with("EHLO") {
+                        b"250-fake.example\r\n250 AUTH PLAIN LOGIN\r\n"
+                    } else if cmd.starts_with("AUTH") {
+                        b"535 5.7.8 Error: authentication failed\r\n"
+                    } else if cmd.starts_with("MAIL") {
+                        b"250 2.1.0 Ok\r\n"
+                    } else if cmd.starts_with("QUIT") {
+                        let _ = w.write_all(b"221 2.0.0 Bye\r\n");
+                        break;
+                    } else {
+                        b"502 5.5.2 Error: command not recognized\r\n"
+                    };
+                    if w.write_all(reply).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        FakeSmtp {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FakeSmtp {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn verify_names_plaintext_auth_and_unreachable_listeners() {
+    let s = Sandbox::new(OVER);
+    let fake = FakeSmtp::start();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut master = s.master_cf();
+    master.extend_from_slice(
+        b"submission inet n - n - - smtpd\n  -o smtpd_tls_security_level=encrypt\n",
+    );
+    std::fs::write(s.conf.join("master.cf"), master).unwrap();
+    let mut main = s.main_cf();
+    main.extend_from_slice(
+        format!(
+            "inet_interfaces = loopback-only\nknown_tcp_ports = smtp={closed}, submission={}\n",
+            fake.port
+        )
+        .as_bytes(),
+    );
+    std::fs::write(s.conf.join("main.cf"), main).unwrap();
+    let (code, v) = s.json(&["verify", "--probe-timeout", "3"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["ok"], false);
+    let checks = v["checks"].as_array().unwrap();
+    let find = |check: &str, listener: &str| {
+        checks
+            .iter()
+            .find(|c| c["check"] == check && c["listener"] == listener)
+            .unwrap_or_else(|| panic!("no {check} on {listener}: {v:#}"))
+    };
+    let auth = find("plaintext-auth", "submission/inet");
+    assert_eq!(auth["ok"], false, "{auth}");
+    assert!(auth["detail"].as_str().unwrap().contains("535"), "{auth}");
+    assert_eq!(auth["address"], format!("127.0.0.1:{}", fake.port));
+    let smtp = find("connect", "smtp/inet");
+    assert_eq!(smtp["ok"], false, "{smtp}");
+    assert_eq!(smtp["address"], format!("127.0.0.1:{closed}"));
+    // The text form names each failing check.
+    let o = s.run(&["verify", "--probe-timeout", "3"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("FAIL plaintext-auth on submission/inet"),
+        "{out}"
+    );
+    assert!(out.contains("FAIL connect on smtp/inet"), "{out}");
+}

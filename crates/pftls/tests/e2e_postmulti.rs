@@ -179,7 +179,13 @@ impl Drop for Pair {
 
 /// Settings shared by both instances (the installed Postfix's program dirs, loopback,
 /// discard delivery), plus the instance's own directories, port and log.
-fn instance_settings(root: &Path, name: &str, port: u16, cert: &Path, key: &Path) -> Vec<String> {
+fn instance_settings(
+    root: &Path,
+    name: &str,
+    (port, submission): (u16, u16),
+    cert: &Path,
+    key: &Path,
+) -> Vec<String> {
     let defaults = run_ok(&[
         "postconf",
         "-d",
@@ -216,7 +222,9 @@ fn instance_settings(root: &Path, name: &str, port: u16, cert: &Path, key: &Path
         "local_recipient_maps=".into(),
         format!("maillog_file={r}/{name}.log"),
         format!("maillog_file_prefixes={r}"),
-        format!("known_tcp_ports=lmtp=24, smtp={port}, smtps=submissions=465, submission=587"),
+        format!(
+            "known_tcp_ports=lmtp=24, smtp={port}, smtps=submissions=465, submission={submission}"
+        ),
         format!("smtpd_tls_cert_file={}", cert.display()),
         format!("smtpd_tls_key_file={}", key.display()),
     ]
@@ -257,6 +265,9 @@ impl Pair {
         set_mode(&key, 0o600);
         let pa = free_port(&[]);
         let pb = free_port(&[pa]);
+        // The default instance also gets a submission listener (mandatory TLS, AUTH only
+        // after STARTTLS), so that verify's plaintext-AUTH check meets a real smtpd.
+        let ps = free_port(&[pa, pb]);
         let mut insts = Vec::new();
         for (name, port) in [("default", pa), ("postfix-out", pb)] {
             let conf = root.join(name);
@@ -272,7 +283,17 @@ impl Pair {
             let q = root.join(format!("{name}-queue"));
             std::fs::create_dir(&q).expect("mkdir queue");
             set_mode(&q, 0o755);
-            postconf_e(&conf, &instance_settings(&root, name, port, &cert, &key));
+            if name == "default" {
+                let mut m = std::fs::read(conf.join("master.cf")).expect("master.cf");
+                m.extend_from_slice(
+                    b"submission inet n - n - - smtpd\n  -o smtpd_tls_security_level=encrypt\n  -o smtpd_tls_auth_only=yes\n",
+                );
+                std::fs::write(conf.join("master.cf"), m).expect("write master.cf");
+            }
+            postconf_e(
+                &conf,
+                &instance_settings(&root, name, (port, ps), &cert, &key),
+            );
             insts.push(Inst {
                 log: root.join(format!("{name}.log")),
                 conf,
@@ -513,9 +534,26 @@ fn postmulti_instances_apply_rollback_reload_and_verify() {
         .iter()
         .map(|c| c["check"].as_str().unwrap())
         .collect();
-    for c in ["connect", "modern-tls", "plaintext-mail", "queue"] {
+    for c in [
+        "connect",
+        "modern-tls",
+        "plaintext-mail",
+        "plaintext-auth",
+        "queue",
+    ] {
         assert!(checks.contains(&c), "{c} checked: {checks:?}");
     }
+    let auth = v["verify"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "plaintext-auth")
+        .unwrap();
+    assert_eq!(auth["listener"], "submission/inet", "{auth}");
+    assert!(
+        auth["detail"].as_str().unwrap().contains("530"),
+        "smtpd answers 530 to AUTH before STARTTLS: {auth}"
+    );
     let fixed = d.files();
     let reloads = d.reloads();
 

@@ -236,10 +236,35 @@ fn check_listener(t: &Target, timeout: Duration) -> Vec<Check> {
     if !t.tls {
         opts.clients.clear();
     }
-    let report = match probe(&opts) {
-        Ok(r) => r,
-        Err(e) => return vec![mk("connect", false, e.to_string())],
+    let mut out = match probe(&opts) {
+        Ok(r) => probe_checks(t, &r, opts.check_plaintext_mail, &mk),
+        Err(e) => vec![mk("connect", false, e.to_string())],
     };
+    if t.auth_must_be_refused {
+        out.push(match plaintext_auth(&t.host, t.port, timeout) {
+            Ok((code, text)) => {
+                // 535: the credentials were examined, i.e. AUTH ran without TLS; 334/235: it
+                // is running. Refusal is 503 (not offered) or 530/538 (TLS first).
+                let refused = (500..600).contains(&code) && code != 535;
+                mk(
+                    "plaintext-auth",
+                    refused,
+                    format!("AUTH before STARTTLS answered {code} {text}"),
+                )
+            }
+            Err(e) => mk("plaintext-auth", false, e),
+        });
+    }
+    out
+}
+
+/// The checks read from one probe report.
+fn probe_checks(
+    t: &Target,
+    report: &pftls_tls::probe::ProbeReport,
+    plaintext_checked: bool,
+    mk: &dyn Fn(&'static str, bool, String) -> Check,
+) -> Vec<Check> {
     let mut out = vec![mk(
         "connect",
         true,
@@ -275,7 +300,7 @@ fn check_listener(t: &Target, timeout: Duration) -> Vec<Check> {
         };
         out.push(mk("modern-tls", report.modern_tls12_plus, detail));
     }
-    if opts.check_plaintext_mail {
+    if plaintext_checked {
         match &report.plaintext_mail {
             Some(pm) => out.push(mk(
                 "plaintext-mail",
@@ -297,21 +322,6 @@ fn check_listener(t: &Target, timeout: Duration) -> Vec<Check> {
                 "the plaintext MAIL FROM got no answer".into(),
             )),
         }
-    }
-    if t.auth_must_be_refused {
-        out.push(match plaintext_auth(&t.host, t.port, timeout) {
-            Ok((code, text)) => {
-                // 535: the credentials were examined, i.e. AUTH ran without TLS; 334/235: it
-                // is running. Refusal is 503 (not offered) or 530/538 (TLS first).
-                let refused = (500..600).contains(&code) && code != 535;
-                mk(
-                    "plaintext-auth",
-                    refused,
-                    format!("AUTH before STARTTLS answered {code} {text}"),
-                )
-            }
-            Err(e) => mk("plaintext-auth", false, e),
-        });
     }
     out
 }
