@@ -257,10 +257,10 @@ fn latest(ctx: &Ctx, inst: &Instance, action: Option<Action>) -> Option<String> 
         .map(|s| s.id)
 }
 
-/// `pftls -c DIR --backup-dir B rollback --to ID --force [--reload]`, for the report.
+/// `pftls -c DIR --backup-dir B rollback --to ID [--reload]`, for the report.
 fn undo_command(ctx: &Ctx, inst: &Instance, id: &str, w: &WriteArgs) -> String {
     format!(
-        "pftls -c {} --backup-dir {} rollback --to {id} --force{}",
+        "pftls -c {} --backup-dir {} rollback --to {id}{}",
         shell_word(&inst.config_dir),
         shell_word(&crate::instances::canonical(&ctx.backup_dir)),
         crate::instances::reload_args(w)
