@@ -484,10 +484,53 @@ fn all_instances_apply_and_rollback_each_instance() {
     want.sort();
     assert_eq!(dirs, want);
 
+    // A hand edit in the second instance: rollback --all-instances refuses before writing
+    // anything, in either instance.
+    let applied_a = s.main_cf();
+    let mut edited = read(&out, "main.cf");
+    edited.extend_from_slice(b"relayhost = [relay.example.net]\n");
+    std::fs::write(out.join("main.cf"), &edited).unwrap();
     let (code, v) = s.json(&["rollback", "--all-instances"]);
+    assert_eq!(code, 1, "{}", v["error"]);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no instance was changed"),
+        "{}",
+        v["error"]
+    );
+    assert_eq!(s.main_cf(), applied_a);
+    assert_eq!(read(&out, "main.cf"), edited);
+
+    // --force: both restored byte for byte.
+    let (code, v) = s.json(&["rollback", "--all-instances", "--force"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!((s.main_cf(), s.master_cf()), orig_a);
     assert_eq!((read(&out, "main.cf"), read(&out, "master.cf")), orig_b);
+    assert_eq!(
+        common::postconf(&out, "-n"),
+        {
+            let tmp = tempfile::tempdir().unwrap();
+            std::fs::write(tmp.path().join("main.cf"), &orig_b.0).unwrap();
+            std::fs::write(tmp.path().join("master.cf"), &orig_b.1).unwrap();
+            common::postconf(tmp.path(), "-n")
+        },
+        "postconf sees the original settings"
+    );
+
+    // plan and doctor, grouped; plan writes nothing.
+    let (code, v) = s.json(&["plan", "--all-instances", "-p", POLICY, "--no-impact"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["changed"], true);
+    assert_eq!(v["instances"].as_array().unwrap().len(), 2);
+    assert_eq!(v["instances"][1]["result"]["changed"], true, "{v}");
+    let (_, v) = s.json(&["doctor", "--all-instances"]);
+    for i in v["instances"].as_array().unwrap() {
+        assert_eq!(i["step"], "doctor");
+        assert!(i["result"]["findings"].is_array(), "{i}");
+    }
+    assert_eq!((s.main_cf(), s.master_cf()), orig_a);
 }
 
 #[test]
