@@ -257,6 +257,13 @@ fn reload_of_a_stopped_instance_says_so_and_verify_refuses_before_writing() {
         "{out}"
     );
     assert_ne!(s.main_cf(), orig);
+    // rollback --reload of the stopped instance: restored, and it says nothing was reloaded.
+    let (code, v) = s.json(&["rollback", "--reload"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["reload"].is_null(), "no reload ran: {v}");
+    assert_eq!(v["active"], false);
+    assert!(v["activate"].as_str().unwrap().ends_with(" start"), "{v}");
+    assert_eq!(s.main_cf(), orig);
 }
 
 #[test]
