@@ -261,33 +261,31 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     .map_err(txn_error)?;
     planned.notes.extend(validation_warnings);
     planned.notes.extend(commit.warnings.iter().cloned());
-    let after = AfterApply::new(ctx, args, &reload, &commit);
-    if args.verify && commit.changed {
-        if let Some(b) = &commit.backup {
-            let window = std::time::Duration::from_secs(args.verify_timeout.min(3600));
-            crate::cmd::verify::wait_for_new_generation(&old_listeners, window);
-            let report = crate::cmd::verify::verify(
+    let mut after = AfterApply::new(ctx, args, &reload, &commit);
+    if let (true, Some(b)) = (args.verify, &commit.backup) {
+        let window = std::time::Duration::from_secs(args.verify_timeout.min(3600));
+        crate::cmd::verify::wait_for_new_generation(&old_listeners, window);
+        // The change is written and reloaded: a verification that cannot run is a failed
+        // verification (restored below), never an error that leaves the change in place.
+        let report = crate::cmd::verify::verify(
+            ctx,
+            window,
+            std::time::Duration::from_secs(5),
+            &queued_before,
+        )
+        .unwrap_or_else(|e| crate::cmd::verify::VerifyReport::could_not_run(ctx, e.message));
+        if !report.ok {
+            return verify_failed(
                 ctx,
-                window,
-                std::time::Duration::from_secs(5),
-                &queued_before,
-            )?;
-            if !report.ok {
-                return verify_failed(
-                    ctx,
-                    &planned,
-                    &commit,
-                    &after,
-                    &report,
-                    (&lock, &store, &b.id),
-                    reload_argv.as_deref(),
-                );
-            }
-            let mut after = after;
-            after.verify = Some(report);
-            report_with_guard(ctx, &planned, &commit, None, &after)?;
-            return Ok(change_exit(ctx, commit.changed));
+                &planned,
+                &commit,
+                &after,
+                &report,
+                (&lock, &store, &b.id),
+                reload_argv.as_deref(),
+            );
         }
+        after.verify = Some(report);
     }
     let guard = match (&args.guard.guard, &commit.backup) {
         (Some(_), Some(b)) => Some(crate::guard::after_apply(

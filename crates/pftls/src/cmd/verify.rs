@@ -62,7 +62,9 @@ pub struct Check {
 impl Check {
     /// `modern-tls on smtp/inet (127.0.0.1:25): detail`.
     pub fn describe(&self) -> String {
-        if self.address.is_empty() {
+        if self.listener.is_empty() {
+            format!("{}: {}", self.check, self.detail)
+        } else if self.address.is_empty() {
             format!("{} ({}): {}", self.check, self.listener, self.detail)
         } else {
             format!(
@@ -87,6 +89,24 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// A verification that could not run (no listener, unreadable files): one failed check.
+    pub fn could_not_run(ctx: &Ctx, why: String) -> VerifyReport {
+        VerifyReport {
+            config_dir: crate::instances::canonical(&ctx.config_dir)
+                .display()
+                .to_string(),
+            checks: vec![Check {
+                check: "setup",
+                listener: String::new(),
+                address: String::new(),
+                ok: false,
+                detail: why,
+            }],
+            ok: false,
+            attempts: 0,
+        }
+    }
+
     /// The failing checks.
     pub fn failures(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| !c.ok)
