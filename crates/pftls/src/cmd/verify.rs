@@ -17,8 +17,6 @@
 //! configuration keep serving until they exit after a reload.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -27,6 +25,14 @@ use pftls_policy::Role;
 use pftls_tls::probe::{probe, ProbeOptions};
 use postfix_conf::{ListenHost, Scope};
 use serde::Serialize;
+
+mod process;
+mod queue;
+mod smtp_auth;
+
+pub use process::{listener_pids, wait_for_new_generation};
+pub use queue::tls_deferrals;
+use smtp_auth::plaintext_auth;
 
 use crate::cli::Format;
 use crate::context::Ctx;
@@ -346,106 +352,6 @@ fn probe_checks(
     out
 }
 
-/// One SMTP reply: code and text (continuation lines joined), bounded.
-fn read_reply(r: &mut BufReader<TcpStream>) -> Result<(u16, String), String> {
-    let mut text = Vec::new();
-    for _ in 0..100 {
-        let mut line = String::new();
-        let n = std::io::Read::take(&mut *r, 4096)
-            .read_line(&mut line)
-            .map_err(|e| format!("read: {e}"))?;
-        if n == 0 {
-            return Err("connection closed".into());
-        }
-        let line = line.trim_end();
-        let code = line
-            .get(..3)
-            .and_then(|c| c.parse::<u16>().ok())
-            .ok_or_else(|| {
-                format!(
-                    "not an SMTP reply: {}",
-                    pftls_tls::sanitize::printable(line)
-                )
-            })?;
-        text.push(pftls_tls::sanitize::printable(line.get(4..).unwrap_or("")));
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return Ok((code, text.join(" ")));
-        }
-    }
-    Err("reply too long".into())
-}
-
-/// Banner, EHLO, `AUTH PLAIN` with invalid credentials, QUIT: the reply to AUTH.
-fn plaintext_auth(host: &str, port: u16, timeout: Duration) -> Result<(u16, String), String> {
-    use std::net::ToSocketAddrs;
-    let addr = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("{host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host}: no address"))?;
-    let s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    s.set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    let mut w = s.try_clone().map_err(|e| e.to_string())?;
-    let mut r = BufReader::new(s);
-    read_reply(&mut r)?;
-    w.write_all(b"EHLO pftls-verify.invalid\r\n")
-        .map_err(|e| e.to_string())?;
-    read_reply(&mut r)?;
-    // "\0pftls-verify\0invalid": credentials no server accepts.
-    w.write_all(b"AUTH PLAIN AHBmdGxzLXZlcmlmeQBpbnZhbGlk\r\n")
-        .map_err(|e| e.to_string())?;
-    let reply = read_reply(&mut r)?;
-    let _ = w.write_all(b"QUIT\r\n");
-    Ok(reply)
-}
-
-/// Queue ids of deferred recipients whose reason names TLS, with the reason.
-pub fn tls_deferrals(config_dir: &Path) -> Result<Vec<(String, String)>, String> {
-    let out = std::process::Command::new("timeout")
-        .arg("30")
-        .arg("postqueue")
-        .arg("-c")
-        .arg(config_dir)
-        .arg("-j")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run postqueue: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "postqueue -c {} -j failed: {}",
-            config_dir.display(),
-            pftls_tls::sanitize::printable(String::from_utf8_lossy(&out.stderr).trim())
-        ));
-    }
-    let mut found = Vec::new();
-    // One JSON object per line, bounded by what postqueue printed.
-    for line in out.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
-            continue;
-        };
-        let id = v["queue_id"].as_str().unwrap_or("?").to_string();
-        for r in v["recipients"].as_array().into_iter().flatten() {
-            let reason = r["delay_reason"].as_str().unwrap_or("");
-            if is_tls_reason(reason) {
-                found.push((id.clone(), pftls_tls::sanitize::printable(reason)));
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// Whether a delay reason is a TLS failure (handshake, STARTTLS required or missing,
-/// certificate verification).
-fn is_tls_reason(reason: &str) -> bool {
-    let r = reason.to_ascii_lowercase();
-    ["tls", "ssl", "handshake", "certificate"]
-        .iter()
-        .any(|k| r.contains(k))
-}
-
 /// The queue check; `ignore` are queue ids already deferred for TLS before a change.
 fn check_queue(config_dir: &Path, ignore: &BTreeSet<String>) -> Check {
     let mk = |ok: bool, detail: String| Check {
@@ -473,61 +379,6 @@ fn check_queue(config_dir: &Path, ignore: &BTreeSet<String>) -> Check {
             }
         }
         Err(e) => mk(false, e),
-    }
-}
-
-/// The smtpd/postscreen/tlsproxy children of the instance's running master (by
-/// `/proc/PID/stat` parent pid): processes that serve clients with the configuration the
-/// master had when it started them.
-pub fn listener_pids(queue_directory: &Path) -> Vec<i32> {
-    let pftls_txn::MasterStatus::Running { pid: master } =
-        pftls_txn::master_status(queue_directory)
-    else {
-        return Vec::new();
-    };
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for e in rd.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "PID (COMM) STATE PPID ...": COMM may contain spaces; split at the last ')'.
-        let Some((head, tail)) = stat.rsplit_once(") ") else {
-            continue;
-        };
-        let comm = head.split_once(" (").map(|(_, c)| c).unwrap_or("");
-        let ppid = tail
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<i32>().ok());
-        if ppid == Some(master) && matches!(comm, "smtpd" | "postscreen" | "tlsproxy") {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-/// After a reload, wait (at most `timeout`) until the listener processes that existed
-/// before it have exited: until then a probe may be answered with the old configuration
-/// (Postfix lets them finish their current client).
-pub fn wait_for_new_generation(before: &[i32], timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        let alive = before.iter().any(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| s.rsplit_once(") ").map(|(_, t)| !t.starts_with('Z')))
-                .unwrap_or(false)
-        });
-        if !alive {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -616,16 +467,5 @@ mod tests {
         assert_eq!(wildcard_host("loopback-only"), "127.0.0.1");
         assert_eq!(wildcard_host("192.0.2.1, 127.0.0.1"), "192.0.2.1");
         assert_eq!(wildcard_host("[::1]"), "::1");
-    }
-
-    #[test]
-    fn tls_reasons() {
-        assert!(is_tls_reason(
-            "TLS is required, but was not offered by host mx.example[192.0.2.1]"
-        ));
-        assert!(is_tls_reason("Cannot start TLS: handshake failure"));
-        assert!(!is_tls_reason(
-            "connect to mx.example[192.0.2.1]:25: Connection refused"
-        ));
     }
 }
