@@ -1,5 +1,6 @@
 //! One module per command; each renders text or JSON from library results.
 
+pub mod after_apply;
 pub mod apply;
 pub mod doctor;
 pub mod logs;
