@@ -10,6 +10,8 @@ pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "insta
 
 have postconf   || need_pkgs+=(postfix)
 have swaks      || need_pkgs+=(swaks)
+have unshare    || need_pkgs+=(util-linux)
+have mount      || need_pkgs+=(mount)
 have openssl    || need_pkgs+=(openssl)
 have pflogsumm  || need_pkgs+=(pflogsumm)
 have rpm        || need_pkgs+=(rpm)

@@ -76,6 +76,11 @@ pub struct Global {
     /// More output.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// postmulti: run show, doctor, plan, apply or rollback on every instance — the one of
+    /// -c (the default instance) and each directory of its multi_instance_directories — one
+    /// transaction, snapshot and reload per instance; output grouped by instance.
+    #[arg(long, global = true)]
+    pub all_instances: bool,
 }
 
 /// Output format.
@@ -111,6 +116,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Restore the snapshot taken by the most recent apply (or --to ID).
     Rollback(RollbackArgs),
+    /// Probe every listener of the instance live: TLS 1.2+ for a modern client, plaintext mail
+    /// accepted on mx, plaintext AUTH refused where TLS is required, no TLS deferrals queued.
+    Verify(crate::cmd::verify::VerifyArgs),
     /// Handshake matrix: which client profiles each inbound TLS service accepts, current vs planned.
     Simulate(crate::cmd::simulate::SimulateArgs),
     /// Live SMTP STARTTLS probe of HOST[:PORT] with every client profile.
@@ -177,6 +185,13 @@ pub struct ApplyArgs {
     /// Reload, retention and locking.
     #[command(flatten)]
     pub write: WriteArgs,
+    /// After the reload, probe every listener of the instance (as `pftls verify`); on a
+    /// failed check restore the snapshot, reload again and exit 1. Needs --reload.
+    #[arg(long, requires = "reload")]
+    pub verify: bool,
+    /// How long --verify retries failing checks (old smtpd processes finish after a reload).
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub verify_timeout: u64,
     /// Watch the mail log after applying and roll back on a drop.
     #[command(flatten)]
     pub guard: GuardArgs,
@@ -212,6 +227,9 @@ pub struct RollbackArgs {
     /// Print what would be restored and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Roll back even when the files were edited after the apply (those edits are lost).
+    #[arg(long)]
+    pub force: bool,
     /// Only roll back when accepted mail dropped by more than PCT percent after the change
     /// (needs --log; the change is --around ID, default the snapshot being restored). Compares
     /// the time since the change (at most 1 h) with an equal window before it; only the drop
@@ -224,9 +242,6 @@ pub struct RollbackArgs {
     /// The change to judge: a snapshot id or a time (RFC 3339, YYYY-MM-DD HH:MM, or -2h).
     #[arg(long, value_name = "ID|TIME", allow_hyphen_values = true)]
     pub around: Option<String>,
-    /// Roll back even when the files were edited after the apply (those edits are lost).
-    #[arg(long)]
-    pub force: bool,
     /// Reload, retention and locking.
     #[command(flatten)]
     pub write: WriteArgs,

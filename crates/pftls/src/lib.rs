@@ -9,6 +9,7 @@ pub mod context;
 pub use host::crypto;
 pub mod error;
 pub mod guard;
+pub mod instances;
 pub mod output;
 pub mod parse;
 pub mod saved_plan;
@@ -44,12 +45,20 @@ pub fn run_main() -> ! {
         }
     };
     let ctx = Ctx::new(&cli.global);
+    if cli.global.all_instances {
+        let code = match instances::multi::run(&ctx, &cli.global, &cli.command) {
+            Ok(code) => code,
+            Err(e) => report_error(&ctx, &e),
+        };
+        std::process::exit(code);
+    }
     let result = match &cli.command {
         Command::Show(a) => cmd::show::run(&ctx, a),
         Command::Doctor(a) => cmd::doctor::run(&ctx, a),
         Command::Plan(a) => cmd::apply::run_plan(&ctx, a),
         Command::Apply(a) => cmd::apply::run_apply(&ctx, a),
         Command::Rollback(a) => cmd::rollback::run(&ctx, a),
+        Command::Verify(a) => cmd::verify::run(&ctx, a),
         Command::Simulate(a) => cmd::simulate::run(&ctx, a),
         Command::Probe(a) => cmd::probe::run(&ctx, a),
         Command::Logs(a) => cmd::logs::run(&ctx, a),

@@ -177,6 +177,18 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         return Ok(expectation_exit(ctx, &planned.plan));
     }
 
+    let reload = crate::instances::reload_plan(ctx, &args.write);
+    if let (true, crate::instances::ReloadPlan::NotRunning { reason, start }) =
+        (args.verify, &reload)
+    {
+        return Err(CliError::new(
+            "reload",
+            format!(
+                "Postfix is not running for {} ({reason}): --verify needs a running instance; nothing was written (start it with: {start})",
+                ctx.config_dir.display()
+            ),
+        ));
+    }
     let lock = pftls_txn::lock_config_dir(&ctx.config_dir, args.write.lock_timeout())
         .map_err(txn_error)?;
     // Finish an interrupted earlier run before reading anything to plan on.
@@ -195,14 +207,10 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     let mut planned = planned;
     annotate(ctx, &mut planned, !args.policy.no_impact)?;
     // The snapshot records its instance: the canonical config dir, and the postmulti name.
-    let instance_name = postfix_conf::MainCf::parse(&planned.plan.main_before)
-        .ok()
-        .and_then(|m| m.get("multi_instance_name"))
-        .map(|e| e.value)
-        .filter(|v| !v.is_empty());
+    let instance = crate::instances::describe(ctx, &ctx.config_dir);
     let store = SnapshotStore::new(&ctx.backup_dir)
         .for_instance(&ctx.config_dir)
-        .with_instance_name(instance_name);
+        .with_instance_name(instance.name.clone());
     let changes = vec![
         FileChange {
             name: "main.cf".into(),
@@ -233,7 +241,21 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         config_dir: ctx.config_dir.clone(),
         pftls_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let reload_argv = args.write.reload_argv(&ctx.config_dir);
+    let reload_argv = reload.argv().map(<[String]>::to_vec);
+    // Deferrals already queued for TLS reasons are not this change's doing.
+    let queued_before = if args.verify {
+        crate::cmd::verify::tls_deferrals(&ctx.config_dir)
+            .map(|v| v.into_iter().map(|(id, _)| id).collect())
+            .unwrap_or_default()
+    } else {
+        std::collections::BTreeSet::new()
+    };
+    // The listener processes of the old configuration: --verify waits for them to exit.
+    let old_listeners = if args.verify {
+        crate::cmd::verify::listener_pids(&instance.queue_directory)
+    } else {
+        Vec::new()
+    };
     let commit = pftls_txn::commit(
         &lock,
         &store,
@@ -251,6 +273,32 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     }
     planned.notes.extend(validation_warnings);
     planned.notes.extend(commit.warnings.iter().cloned());
+    let mut after = crate::cmd::after_apply::AfterApply::new(ctx, args, &reload, &commit);
+    if let (true, Some(b)) = (args.verify, &commit.backup) {
+        let window = std::time::Duration::from_secs(args.verify_timeout.min(3600));
+        crate::cmd::verify::wait_for_new_generation(&old_listeners, window);
+        // The change is written and reloaded: a verification that cannot run is a failed
+        // verification (restored below), never an error that leaves the change in place.
+        let report = crate::cmd::verify::verify(
+            ctx,
+            window,
+            std::time::Duration::from_secs(5),
+            &queued_before,
+        )
+        .unwrap_or_else(|e| crate::cmd::verify::VerifyReport::could_not_run(ctx, e.message));
+        if !report.ok {
+            return crate::cmd::after_apply::verify_failed(
+                ctx,
+                &planned,
+                &commit,
+                &after,
+                &report,
+                (&lock, &store, &b.id),
+                reload_argv.as_deref(),
+            );
+        }
+        after.verify = Some(report);
+    }
     let guard = match (&args.guard.guard, &commit.backup) {
         (Some(_), Some(b)) => Some(crate::guard::after_apply(
             ctx,
@@ -262,7 +310,7 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
         )?),
         _ => None,
     };
-    report_with_guard(ctx, &planned, &commit, guard.as_ref())?;
+    report_with_guard(ctx, &planned, &commit, guard.as_ref(), &after)?;
     match guard {
         Some(g) if g.rolled_back => Ok(crate::error::EXIT_ERROR),
         _ => Ok(change_exit(ctx, commit.changed)),
@@ -275,22 +323,28 @@ fn report_with_guard(
     planned: &Planned,
     commit: &pftls_txn::CommitReport,
     guard: Option<&crate::guard::GuardOutcome>,
+    after: &crate::cmd::after_apply::AfterApply,
 ) -> CliResult<()> {
-    match (ctx.format, guard) {
-        (Format::Json, Some(g)) => {
+    match ctx.format {
+        Format::Json => {
             // One JSON object: the apply report with the guard's verdict inside.
             let mut r = plan_report(planned, false, Some(commit), None);
-            r.guard = Some(&g.json);
-            r.rolled_back = g.rolled_back.then_some(true);
+            after.fill(&mut r);
+            if let Some(g) = guard {
+                r.guard = Some(&g.json);
+                r.rolled_back = g.rolled_back.then_some(true);
+            }
             print_report(&r);
             Ok(())
         }
-        (Format::Text, Some(g)) => {
+        Format::Text => {
             report(ctx, planned, false, Some(commit), None)?;
-            println!("{}", g.text);
+            after.text(ctx.color);
+            if let Some(g) = guard {
+                println!("{}", g.text);
+            }
             Ok(())
         }
-        (_, None) => report(ctx, planned, false, Some(commit), None),
     }
 }
 
@@ -411,7 +465,7 @@ pub struct FileJson {
 /// `expectations` and `findings_remaining` are additions).
 #[derive(serde::Serialize)]
 pub struct PlanReport<'a> {
-    changed: bool,
+    pub(crate) changed: bool,
     dry_run: bool,
     postfix_version: &'a str,
     crypto_policy: &'a str,
@@ -440,10 +494,25 @@ pub struct PlanReport<'a> {
     plan_file: Option<String>,
     /// With `--guard`: its verdict and evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
-    guard: Option<&'a serde_json::Value>,
+    pub(crate) guard: Option<&'a serde_json::Value>,
     /// With `--guard`: true when the guard rolled the change back.
     #[serde(skip_serializing_if = "Option::is_none")]
-    rolled_back: Option<bool>,
+    pub(crate) rolled_back: Option<bool>,
+    /// After apply: the exact rollback command (null when no snapshot was taken).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) undo: Option<Option<String>>,
+    /// After apply: false when the running Postfix still uses the old settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) active: Option<bool>,
+    /// After apply, when not active: the command that activates the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) activate: Option<String>,
+    /// `--verify`'s checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) verify: Option<crate::cmd::verify::VerifyReport>,
+    /// When `--verify` failed: the error (the change was restored when `rolled_back`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<CliError>,
 }
 
 /// Findings of the planned configuration that were there before too.
@@ -497,6 +566,11 @@ pub fn plan_report<'a>(
         plan_file: saved_to.map(|p| p.display().to_string()),
         guard: None,
         rolled_back: None,
+        undo: None,
+        active: None,
+        activate: None,
+        verify: None,
+        error: None,
     }
 }
 
@@ -665,11 +739,7 @@ pub fn report(
             match commit {
                 Some(c) => {
                     if let Some(b) = &c.backup {
-                        println!(
-                            "\nSnapshot {} taken at {}; undo with: pftls rollback",
-                            b.id,
-                            b.path.display()
-                        );
+                        println!("\nSnapshot {} taken at {}.", b.id, b.path.display());
                     }
                     if let Some(r) = &c.reload {
                         println!(

@@ -1,5 +1,6 @@
 //! One module per command; each renders text or JSON from library results.
 
+pub mod after_apply;
 pub mod apply;
 pub mod doctor;
 pub mod logs;
@@ -10,3 +11,4 @@ pub mod rollback;
 pub mod show;
 pub mod simulate;
 pub mod tlsa;
+pub mod verify;

@@ -43,6 +43,36 @@ pub struct ProbeArgs {
     /// SNI name (default: the host when it is a name, none for an address).
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
+    /// The target is an mx listener (implied for port 25): a 530 to plaintext MAIL is a
+    /// lock-out and exits 1.
+    #[arg(long)]
+    pub mx: bool,
+}
+
+/// Why the probe found a lock-out (exit 1): 530 to plaintext MAIL on an mx listener, or no
+/// client profile completing a handshake.
+/// `probe --format json`: the probe report plus the lock-out verdict (null when none).
+#[derive(serde::Serialize)]
+struct ProbeOutput<'a> {
+    #[serde(flatten)]
+    report: ProbeJson<'a>,
+    lockout: Option<String>,
+}
+
+/// A lock-out found by the probe: 530 to plaintext mail on an mx listener, or no handshake.
+pub fn lockout(r: &ProbeReport, mx: bool) -> Option<String> {
+    if mx {
+        if let Some(pm) = r.plaintext_mail.as_ref().filter(|p| p.refused_530) {
+            return Some(format!(
+                "plaintext MAIL FROM refused with {} on an mx listener: senders without TLS are locked out",
+                pm.code
+            ));
+        }
+    }
+    if !r.clients.is_empty() && !r.clients.iter().any(|c| c.outcome.ok) {
+        return Some("no client profile completed a TLS handshake".into());
+    }
+    None
 }
 
 fn usage(message: String) -> CliError {
@@ -112,14 +142,27 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> CliResult<i32> {
     opts.sni = args.sni.clone();
     opts.clients = clients.clone();
     let report = probe(&opts).map_err(probe_error)?;
+    let lock_out = lockout(&report, args.mx || port == 25);
     match ctx.format {
-        Format::Json => print_report(&to_json(&report, &clients, opts.starttls)),
-        Format::Text => print!(
-            "{}",
-            render_text(&report, &clients, opts.starttls, ctx.color)
-        ),
+        Format::Json => print_report(&ProbeOutput {
+            report: to_json(&report, &clients, opts.starttls),
+            lockout: lock_out.clone(),
+        }),
+        Format::Text => {
+            print!(
+                "{}",
+                render_text(&report, &clients, opts.starttls, ctx.color)
+            );
+            if let Some(l) = &lock_out {
+                println!("  LOCK-OUT: {l}");
+            }
+        }
     }
-    Ok(0)
+    Ok(if lock_out.is_some() {
+        crate::error::EXIT_ERROR
+    } else {
+        0
+    })
 }
 
 /// The probe target the configuration implies: its first mx (or submissions) listener.

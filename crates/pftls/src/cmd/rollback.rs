@@ -1,12 +1,12 @@
 //! `pftls rollback` and `pftls backups list|show|prune`.
 
-use pftls_txn::{Action, SnapshotStore};
+use pftls_txn::{Action, DriftFile, SnapshotStore, TxnError};
 
 use crate::cli::{BackupsCmd, Format, RollbackArgs};
 use crate::cmd::apply::{change_exit, txn_error};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::output::{bold, colorize_diff, print_report, unified_diff};
+use crate::output::{bold, colorize_diff, print_json, unified_diff};
 
 /// The snapshot rollback restores by default: the one taken by the most recent apply.
 fn default_target(store: &SnapshotStore) -> CliResult<String> {
@@ -15,94 +15,101 @@ fn default_target(store: &SnapshotStore) -> CliResult<String> {
         None => Err(CliError::new(
             "snapshot",
             format!(
-                "no snapshot taken by apply in {}: nothing to roll back",
-                store.dir().display()
+                "no snapshot taken by apply of {} in {}: nothing to roll back{}",
+                store
+                    .instance()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                store.dir().display(),
+                other_instances_hint(store)
             ),
         )),
     }
 }
 
-/// The diff of what a rollback would discard (edits made after the apply).
-fn drift_diff(files: &[pftls_txn::DriftFile]) -> String {
+/// " (it holds snapshots of A, B: use -c DIR)" when the backup dir serves other instances.
+fn other_instances_hint(store: &SnapshotStore) -> String {
+    let mut dirs: Vec<String> = Vec::new();
+    for i in SnapshotStore::new(store.dir())
+        .list_all()
+        .unwrap_or_default()
+    {
+        if let Some(d) = i.config_dir() {
+            let d = d.display().to_string();
+            if Some(d.as_str()) != store.instance().and_then(|p| p.to_str()) && !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
+    if dirs.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (it holds snapshots of {}: select one with -c DIR)",
+            dirs.join(", ")
+        )
+    }
+}
+
+/// This run's store: the backup directory restricted to the instance of -c.
+pub fn instance_store(ctx: &Ctx) -> SnapshotStore {
+    SnapshotStore::new(&ctx.backup_dir).for_instance(&ctx.config_dir)
+}
+
+/// Unified diffs of what a rollback would discard (what apply wrote -> what is there now).
+fn drift_diff(files: &[DriftFile]) -> String {
     files
         .iter()
         .map(|f| {
             let path = f.path.display().to_string();
-            unified_diff(&path, &f.applied, f.current.as_deref().unwrap_or_default())
+            unified_diff(
+                &format!("{path} (as pftls wrote it)"),
+                &f.applied,
+                f.current.as_deref().unwrap_or_default(),
+            )
         })
         .collect()
 }
 
-/// A drift refusal with the diff of the edits that would be lost.
-fn rollback_error(ctx: &Ctx, e: pftls_txn::TxnError) -> CliError {
-    let diff = match &e {
-        pftls_txn::TxnError::Drift { files, .. } => Some(drift_diff(files)),
-        _ => None,
-    };
-    let mut c = crate::cmd::apply::txn_error_in(ctx, e);
-    if let Some(d) = diff {
-        c.message = format!(
-            "{}\nEdits since the apply (they would be discarded):\n{d}",
-            c.message
-        );
+fn drift_json(files: &[DriftFile]) -> serde_json::Value {
+    serde_json::json!(files
+        .iter()
+        .map(|f| {
+            let mut v = serde_json::to_value(f).unwrap_or_default();
+            v["diff"] = serde_json::json!(drift_diff(std::slice::from_ref(f)));
+            v
+        })
+        .collect::<Vec<_>>())
+}
+
+/// Reports a drift refusal (text: the message and the diff; JSON: one object) and exits 1.
+fn refuse_drift(ctx: &Ctx, id: &str, files: &[DriftFile], dry_run: bool) -> i32 {
+    let message = TxnError::Drift {
+        id: id.to_string(),
+        files: files.to_vec(),
     }
-    c
-}
-
-/// `rollback --dry-run --format json`.
-#[derive(serde::Serialize)]
-struct RollbackPreview<'a> {
-    changed: bool,
-    dry_run: bool,
-    to: &'a str,
-    files: Vec<PreviewFile<'a>>,
-    /// Edits made after the apply that a rollback would discard.
-    drift: Vec<DriftRow>,
-}
-
-/// One file edited since the apply it would roll back.
-#[derive(serde::Serialize)]
-struct DriftRow {
-    path: String,
-    applied_sha256: String,
-    current_sha256: Option<String>,
-    diff: String,
-}
-
-/// One file of the preview (`before_sha256` is null when the file does not exist now).
-#[derive(serde::Serialize)]
-struct PreviewFile<'a> {
-    path: String,
-    changed: bool,
-    diff: String,
-    before_sha256: Option<&'a str>,
-    after_sha256: &'a str,
-}
-
-/// `rollback --if-drop` when the change stays.
-#[derive(serde::Serialize)]
-struct KeptReport<'a> {
-    changed: bool,
-    dry_run: bool,
-    to: &'a str,
-    guard: &'a serde_json::Value,
-}
-
-/// `rollback --format json`: the restore report plus what was restored and why.
-#[derive(serde::Serialize)]
-struct RestoreReport<'a> {
-    #[serde(flatten)]
-    report: &'a pftls_txn::CommitReport,
-    dry_run: bool,
-    to: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    guard: Option<&'a serde_json::Value>,
+    .to_string();
+    match ctx.format {
+        Format::Json => print_json(&serde_json::json!({
+            "changed": false,
+            "dry_run": dry_run,
+            "to": id,
+            "drift": drift_json(files),
+            "error": CliError::new("drift", message).to_json(),
+        })),
+        Format::Text => {
+            println!("Edits made after snapshot {id}'s apply, which a rollback would discard:");
+            let d = drift_diff(files);
+            print!("{}", if ctx.color { colorize_diff(&d) } else { d });
+            eprintln!("pftls: error: {message}");
+        }
+    }
+    crate::error::EXIT_ERROR
 }
 
 /// `pftls rollback`.
 pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
-    // Only this instance's snapshots are candidates; restoring checks the instance again.
-    let store = SnapshotStore::new(&ctx.backup_dir).for_instance(&ctx.config_dir);
+    let store = instance_store(ctx);
     if args.dry_run {
         let id = match &args.to {
             Some(id) => id.clone(),
@@ -112,44 +119,24 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         let preview =
             pftls_txn::preview_restore(&store, &id, &ctx.config_dir).map_err(txn_error)?;
         let drift = store.drift(&id, &ctx.config_dir).map_err(txn_error)?;
+        if !drift.is_empty() && !args.force {
+            return Ok(refuse_drift(ctx, &id, &drift, true));
+        }
         let changed = preview.iter().any(|p| p.changed);
         match ctx.format {
-            Format::Json => print_report(&RollbackPreview {
-                changed,
-                dry_run: true,
-                to: &id,
-                files: preview
-                    .iter()
-                    .map(|p| {
-                        let path = p.path.display().to_string();
-                        // A file the snapshot has but the directory lacks diffs from nothing.
-                        let current = p.current.as_deref().unwrap_or_default();
-                        PreviewFile {
-                            diff: unified_diff(&path, current, &p.snapshot),
-                            path,
-                            changed: p.changed,
-                            before_sha256: p.current_sha256.as_deref(),
-                            after_sha256: &p.snapshot_sha256,
-                        }
+            Format::Json => print_json(&serde_json::json!({
+                "changed": changed,
+                "dry_run": true,
+                "to": id,
+                "files": preview.iter().map(|p| {
+                    let path = p.path.display().to_string();
+                    serde_json::json!({
+                        "path": path, "changed": p.changed,
+                        "diff": unified_diff(&path, p.current.as_deref().unwrap_or_default(), &p.snapshot),
+                        "before_sha256": p.current_sha256, "after_sha256": p.snapshot_sha256,
                     })
-                    .collect(),
-                drift: drift
-                    .iter()
-                    .map(|f| {
-                        let path = f.path.display().to_string();
-                        DriftRow {
-                            diff: unified_diff(
-                                &path,
-                                &f.applied,
-                                f.current.as_deref().unwrap_or_default(),
-                            ),
-                            path,
-                            applied_sha256: f.applied_sha256.clone(),
-                            current_sha256: f.current_sha256.clone(),
-                        }
-                    })
-                    .collect(),
-            }),
+                }).collect::<Vec<_>>(),
+            })),
             Format::Text => {
                 println!(
                     "{} would restore snapshot {id}",
@@ -168,12 +155,6 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
                         }
                     );
                 }
-                if !drift.is_empty() {
-                    println!(
-                        "Edits since the apply that this rollback would discard (it needs --force):"
-                    );
-                    print!("{}", drift_diff(&drift));
-                }
                 println!(
                     "{}",
                     if changed {
@@ -189,8 +170,6 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
 
     let lock = pftls_txn::lock_config_dir(&ctx.config_dir, args.write.lock_timeout())
         .map_err(txn_error)?;
-    // Finish an interrupted earlier run before choosing what to restore.
-    pftls_txn::recover(&lock).map_err(txn_error)?;
     let id = match &args.to {
         Some(id) => id.clone(),
         None => default_target(&store)?,
@@ -201,12 +180,9 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             let (roll_back, json, text) = crate::guard::drop_check(ctx, args, &id)?;
             if !roll_back {
                 match ctx.format {
-                    Format::Json => print_report(&KeptReport {
-                        changed: false,
-                        dry_run: false,
-                        to: &id,
-                        guard: &json,
-                    }),
+                    Format::Json => print_json(&serde_json::json!({
+                        "changed": false, "dry_run": false, "to": id, "guard": json,
+                    })),
                     Format::Text => println!("{text}\nNo rollback: the change stays."),
                 }
                 return Ok(0);
@@ -215,34 +191,73 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         }
         None => None,
     };
-    let reload_argv = args.write.reload_argv(&ctx.config_dir);
-    let report = pftls_txn::restore_with(
+    let reload = crate::instances::reload_plan(ctx, &args.write);
+    let result = pftls_txn::restore_with(
         &lock,
         &store,
         &id,
         &ctx.config_dir,
         &pftls_txn::RestoreOptions {
-            reload: reload_argv.as_deref(),
+            reload: reload.argv(),
             keep: args.write.keep(),
             force: args.force,
         },
-    )
-    .map_err(|e| rollback_error(ctx, e))?;
+    );
+    let report = match result {
+        Err(TxnError::Drift { id, files }) => return Ok(refuse_drift(ctx, &id, &files, false)),
+        r => r.map_err(txn_error)?,
+    };
+    let not_active = match (&reload, report.changed) {
+        (_, false) | (crate::instances::ReloadPlan::Run(_), _) => None,
+        (crate::instances::ReloadPlan::None, true) => Some((
+            format!(
+                "Not active yet: the running Postfix keeps the current settings until it reloads: {}",
+                crate::instances::reload_hint(ctx, &args.write)
+            ),
+            crate::instances::reload_hint(ctx, &args.write),
+        )),
+        (crate::instances::ReloadPlan::NotRunning { reason, start }, true) => Some((
+            format!(
+                "Postfix is not running for {} ({reason}): nothing was reloaded; the restored files take effect when it starts: {start}",
+                ctx.config_dir.display()
+            ),
+            start.clone(),
+        )),
+    };
+    let undo = report.backup.as_ref().map(|b| {
+        format!(
+            "pftls {} rollback --to {}{}",
+            crate::instances::selection_args(ctx),
+            b.id,
+            crate::instances::reload_args(&args.write)
+        )
+    });
     match ctx.format {
-        Format::Json => print_report(&RestoreReport {
-            report: &report,
-            dry_run: false,
-            to: &id,
-            guard: evidence.as_ref().map(|(json, _)| json),
-        }),
+        Format::Json => {
+            let mut v = serde_json::to_value(&report).unwrap_or_default();
+            v["dry_run"] = serde_json::json!(false);
+            v["to"] = serde_json::json!(id);
+            v["undo"] = serde_json::json!(undo);
+            v["active"] = serde_json::json!(not_active.is_none());
+            if let Some((_, cmd)) = &not_active {
+                v["activate"] = serde_json::json!(cmd);
+            }
+            if let Some((json, _)) = &evidence {
+                v["guard"] = json.clone();
+            }
+            print_json(&v);
+        }
         Format::Text => {
             if let Some((_, text)) = &evidence {
                 println!("{text}");
             }
             if report.changed {
                 println!("Restored snapshot {id}.");
-                if let Some(b) = &report.backup {
-                    println!("The state before the rollback was saved as {}; undo with: pftls rollback --to {}", b.id, b.id);
+                if let (Some(b), Some(u)) = (&report.backup, &undo) {
+                    println!(
+                        "The state before the rollback was saved as {}; undo with: {u}",
+                        b.id
+                    );
                 }
             } else {
                 println!("Nothing to change: the files already equal snapshot {id}.");
@@ -257,49 +272,56 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
+            if let Some((n, _)) = &not_active {
+                println!("{n}");
+            }
         }
     }
     Ok(change_exit(ctx, report.changed))
 }
 
-#[derive(serde::Serialize)]
-struct BackupList<'a, T: serde::Serialize> {
-    backups: &'a [T],
-}
-
-#[derive(serde::Serialize)]
-struct BackupShow<'a, T: serde::Serialize> {
-    backup: &'a T,
-    verified: bool,
-    problem: Option<String>,
-}
-
-#[derive(serde::Serialize)]
-struct Pruned<'a> {
-    changed: bool,
-    removed: &'a [String],
-}
-
 /// `pftls backups ...`.
 pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
-    let store = SnapshotStore::new(&ctx.backup_dir).for_instance(&ctx.config_dir);
+    let store = instance_store(ctx);
     match cmd {
         BackupsCmd::List { all } => {
             let list = if *all { store.list_all() } else { store.list() }.map_err(txn_error)?;
+            let scope = if *all {
+                "every instance".to_string()
+            } else {
+                crate::instances::canonical(&ctx.config_dir)
+                    .display()
+                    .to_string()
+            };
             match ctx.format {
-                Format::Json => print_report(&BackupList { backups: &list }),
+                Format::Json => print_json(&serde_json::json!({
+                    "backup_dir": ctx.backup_dir,
+                    "config_dir": if *all { None } else { Some(&scope) },
+                    "backups": list,
+                })),
                 Format::Text => {
                     if list.is_empty() {
-                        println!("No snapshots in {}.", ctx.backup_dir.display());
+                        println!(
+                            "No snapshots of {scope} in {}.{}",
+                            ctx.backup_dir.display(),
+                            if *all {
+                                String::new()
+                            } else {
+                                other_instances_hint(&store)
+                            }
+                        );
                     }
                     for s in &list {
                         match &s.manifest {
                             Some(m) => println!(
-                                "{:<20} {:<8} {:<25} {:<20} {}",
+                                "{:<20} {:<8} {:<25} {:<24} {}",
                                 s.id,
                                 m.action.to_string(),
                                 m.created,
-                                m.config_dir.display(),
+                                match &m.instance {
+                                    Some(n) => format!("{} ({n})", m.config_dir.display()),
+                                    None => m.config_dir.display().to_string(),
+                                },
                                 if m.policies.is_empty() {
                                     "-".to_string()
                                 } else {
@@ -318,17 +340,29 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
         }
         BackupsCmd::Show { id } => {
             let info = store.get(id).map_err(txn_error)?;
+            if let (Some(theirs), Some(here)) = (info.config_dir(), store.instance()) {
+                if crate::instances::canonical(theirs) != here {
+                    return Err(txn_error(TxnError::OtherInstance {
+                        id: id.clone(),
+                        snapshot_dir: theirs.to_path_buf(),
+                        config_dir: here.to_path_buf(),
+                    }));
+                }
+            }
             let verified = store.verify(id);
             match ctx.format {
-                Format::Json => print_report(&BackupShow {
-                    backup: &info,
-                    verified: verified.is_ok(),
-                    problem: verified.as_ref().err().map(|e| e.to_string()),
-                }),
+                Format::Json => print_json(&serde_json::json!({
+                    "backup": info,
+                    "verified": verified.is_ok(),
+                    "problem": verified.as_ref().err().map(|e| e.to_string()),
+                })),
                 Format::Text => {
                     println!("Snapshot {} at {}", info.id, info.path.display());
                     if let Some(m) = &info.manifest {
                         println!("  created   {}\n  host      {}\n  action    {}\n  policies  {}\n  config    {}", m.created, m.host, m.action, m.policies.join(", "), m.config_dir.display());
+                        if let Some(n) = &m.instance {
+                            println!("  instance  {n}");
+                        }
                         for f in &m.files {
                             println!(
                                 "  {:<10} {} bytes  mode {:o}  uid {} gid {}  sha256 {}",
@@ -349,10 +383,9 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
         BackupsCmd::Prune { keep } => {
             let removed = store.prune(*keep).map_err(txn_error)?;
             match ctx.format {
-                Format::Json => print_report(&Pruned {
-                    changed: !removed.is_empty(),
-                    removed: &removed,
-                }),
+                Format::Json => print_json(
+                    &serde_json::json!({ "changed": !removed.is_empty(), "removed": removed }),
+                ),
                 Format::Text => {
                     if removed.is_empty() {
                         println!("Nothing to prune.");
