@@ -8,9 +8,12 @@
 #    extra packages) and works on a throw-away copy of it (an overlay mount, or `cp -a` where
 #    overlayfs is not available), so the cached chroot stays pristine for the next run.
 # 2. In the copy: `install-test-deps.sh --check` must FAIL on the bare system (the check can
-#    fail, and names swaks/postfix as missing); then `install-test-deps.sh` (apt-get update,
-#    install, capability checks: swaks STARTTLS, postconf, openssl s_server, venv, ...) must
-#    pass; then `--check` must pass again.
+#    fail, and names swaks/postfix as missing); then the README's "Set up" block runs as root,
+#    verbatim (apt-get update, build-essential, rustup-init), and must leave a cargo whose rustc
+#    meets rust-version and that builds a crate against the system OpenSSL (openssl-sys: cc,
+#    pkg-config, libssl-dev); then `install-test-deps.sh` (apt-get update, install, capability
+#    checks: swaks STARTTLS, postconf, openssl s_server, venv, ...) must pass; then `--check`
+#    must pass again.
 # 3. Removes swaks's Net::SSLeay from the copy and requires `--check` to fail with the STARTTLS
 #    message: the capability check catches the exact breakage of issue 17.
 #
@@ -64,6 +67,9 @@ else
 fi
 echo "fresh-machine check: $suite chroot copy ($how) at $root" >&2
 
+# dpkg without fsync: the copy is thrown away, so crash safety buys nothing and costs minutes on
+# a busy disk. It changes no package and no configuration the checks look at.
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/pftls-unsafe-io"
 # Nothing installed in the copy may start a daemon (postfix's postinst would try).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 0755 "$root/usr/sbin/policy-rc.d"
@@ -73,6 +79,14 @@ mount --bind /dev "$root/dev" && mounts+=("$root/dev")
 mount --bind /dev/pts "$root/dev/pts" && mounts+=("$root/dev/pts")
 mount --bind "$archives" "$root/var/cache/apt/archives" && mounts+=("$root/var/cache/apt/archives")
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# The network's local trust anchors (a site CA, a TLS-inspecting egress proxy): a fresh machine
+# on this network would be given them too. Only certificates from the admin's local CA
+# directory; no package state of the build machine. ca-certificates picks them up when the
+# README block installs it.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 install -m 0755 "$repo/scripts/install-test-deps.sh" "$root/root/install-test-deps.sh"
 
 # in_chroot CMD...: runs CMD in the copy with a clean environment, at most 20 minutes.
@@ -94,6 +108,41 @@ else
     if grep -qF "$needle" <<<"$out"; then pass "bare system: '$needle'"
     else fail "bare system: '$needle' not reported; got: $(head -c 600 <<<"$out")"; fi
   done
+fi
+
+echo "== README 'Set up' block, verbatim, as root"
+# The first ```sh block after the "## Set up" heading.
+awk '/^## Set up/{s=1; next} s && /^```sh/{b=1; next} b && /^```/{exit} b' "$repo/README.md" \
+  >"$root/root/readme-setup.sh"
+if [ ! -s "$root/root/readme-setup.sh" ]; then
+  fail "no sh block under '## Set up' in README.md"
+else
+  t0=$(date +%s)
+  if out=$(in_chroot bash -eo pipefail /root/readme-setup.sh 2>&1); then
+    pass "README set-up block ran on a fresh $suite ($(($(date +%s) - t0)) s)"
+  else
+    fail "README set-up block failed on a fresh $suite:"
+    tail -n 30 <<<"$out" >&2
+  fi
+  want_rust=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$repo/Cargo.toml")
+  have_rust=$(in_chroot /root/.cargo/bin/rustc --version 2>/dev/null | awk '{print $2}') || true
+  if [ -n "$have_rust" ] && [ "$(printf '%s\n%s\n' "$want_rust" "$have_rust" | sort -V | head -n1)" = "$want_rust" ]; then
+    pass "rustc $have_rust >= rust-version $want_rust"
+  else fail "rustc after the README set-up is '${have_rust:-missing}', rust-version is $want_rust"; fi
+  # The build prerequisites the README names are enough for openssl-sys (cc, pkg-config and
+  # the headers): build a crate that links the system libssl.
+  mkdir -p "$root/root/ossl-probe/src"
+  printf '[package]\nname = "ossl-probe"\nversion = "0.0.0"\nedition = "2021"\n\n[dependencies]\nopenssl-sys = "0.9"\n' \
+    >"$root/root/ossl-probe/Cargo.toml"
+  printf 'fn main() { unsafe { openssl_sys::init() }; println!("linked"); }\n' \
+    >"$root/root/ossl-probe/src/main.rs"
+  t0=$(date +%s)
+  if out=$(in_chroot sh -c 'cd /root/ossl-probe && /root/.cargo/bin/cargo run --quiet' 2>&1) &&
+     grep -q '^linked$' <<<"$out"; then
+    pass "a crate linking the system OpenSSL (openssl-sys) builds and runs ($(($(date +%s) - t0)) s)"
+  else
+    fail "openssl-sys does not build with the README's prerequisites: $(tail -n 15 <<<"$out")"
+  fi
 fi
 
 echo "== install-test-deps.sh (apt-get update, install, capability checks)"
