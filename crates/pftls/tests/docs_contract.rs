@@ -489,6 +489,87 @@ fn the_project_docs_point_nowhere_outside_the_repository() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The pftls command lines of the ```sh blocks of a Markdown text: continuation lines joined,
+/// comments dropped, the pftls part of a pipeline, and `cargo run ... -p pftls -- ARGS` as
+/// `pftls ARGS`.
+fn pftls_commands(markdown: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_sh = false;
+    let mut pending = String::new();
+    for line in markdown.lines() {
+        let t = line.trim();
+        if t.starts_with("```") {
+            in_sh = !in_sh && t == "```sh";
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        let code = match t.find(" #") {
+            Some(i) => &t[..i],
+            None if t.starts_with('#') => "",
+            None => t,
+        };
+        if let Some(head) = code.strip_suffix('\\') {
+            pending.push_str(head);
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(code);
+        let full = std::mem::take(&mut pending);
+        let full = full.split_whitespace().collect::<Vec<_>>().join(" ");
+        for part in full.split(['|', ';']).map(str::trim) {
+            if part.starts_with("pftls ") {
+                out.push(part.to_string());
+            } else if part.starts_with("cargo run") && part.contains("-p pftls --") {
+                if let Some((_, rest)) = part.split_once("-p pftls --") {
+                    out.push(format!("pftls{rest}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_pftls_command_in_the_readme_and_docs_is_accepted_by_the_cli() {
+    use clap::Parser;
+    let mut files = vec![repo().join("README.md")];
+    for e in std::fs::read_dir(repo().join("docs")).expect("docs/") {
+        let p = e.expect("dir entry").path();
+        if p.extension().is_some_and(|x| x == "md") {
+            files.push(p);
+        }
+    }
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read doc");
+        for cmd in pftls_commands(&text) {
+            count += 1;
+            let words: Vec<&str> = cmd.split_whitespace().collect();
+            if let Err(e) = pftls::cli::Cli::try_parse_from(&words) {
+                problems.push(format!("{}: `{cmd}`: {}", f.display(), e.kind()));
+            }
+        }
+    }
+    assert!(
+        count >= 6,
+        "only {count} pftls commands found in README.md and docs/"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_command_extractor_finds_what_a_reader_would_run() {
+    let md = "```sh\npftls doctor   # why\n# pftls not-this\ncargo run -p pftls -- \\\n  -c d \\\n  show\n\
+              journalctl -o short-iso | pftls logs -\n```\n```\npftls ignored\n```\n";
+    assert_eq!(
+        pftls_commands(md),
+        vec!["pftls doctor", "pftls -c d show", "pftls logs -"]
+    );
+}
+
 #[test]
 fn the_contract_parser_reads_tables_and_rejects_wrong_types() {
     let doc = "## Exit codes\n\n| code | meaning |\n|---|---|\n| 0 | ok |\n| 64 | usage |\n\n\

@@ -21,7 +21,7 @@ mod policy_page;
 mod roff;
 mod sections;
 
-use clap::CommandFactory;
+use clap::{CommandFactory, Parser};
 use clap_complete::Shell;
 use pftls::cli::Cli;
 
@@ -37,6 +37,9 @@ enum GenError {
     /// sections::EXAMPLES names a page that clap no longer generates.
     #[error("examples for {0}, which is not a command any more (crates/pftls/examples/gen-assets/sections.rs)")]
     StaleExamples(String),
+    /// An example whose command the CLI does not accept.
+    #[error("man page example `{0}` is not a valid pftls command line: {1}")]
+    BadExample(String, String),
     /// An I/O error on `path`.
     #[error("{path}: {source}")]
     Io {
@@ -107,6 +110,11 @@ fn write_man_pages(dir: &Path) -> Result<(), GenError> {
     {
         return Err(GenError::StaleExamples(stale.to_string()));
     }
+    for (_, examples) in sections::EXAMPLES {
+        for (_, command) in *examples {
+            check_example(command)?;
+        }
+    }
     for name in &pages {
         let path = dir.join(format!("{name}.1"));
         let page = fs::read_to_string(&path).map_err(io_at(&path))?;
@@ -116,6 +124,19 @@ fn write_man_pages(dir: &Path) -> Result<(), GenError> {
     let policy = dir.join(format!("{BIN}-policy.5"));
     fs::write(&policy, policy_page::page(env!("CARGO_PKG_VERSION"))).map_err(io_at(&policy))?;
     Ok(())
+}
+
+/// Parses the pftls command of an example (the part after a `|`, if any) with the real clap
+/// definition, so that a renamed option or command cannot survive in the man pages.
+fn check_example(command: &str) -> Result<(), GenError> {
+    let pftls_part = command.rsplit('|').next().unwrap_or(command);
+    let words: Vec<&str> = pftls_part.split_whitespace().collect();
+    if words.first() != Some(&BIN) {
+        return Err(GenError::BadExample(command.to_string(), "does not run pftls".into()));
+    }
+    Cli::try_parse_from(&words)
+        .map(|_| ())
+        .map_err(|e| GenError::BadExample(command.to_string(), e.kind().to_string()))
 }
 
 /// Adds the extra sections to the page `name`, before clap's VERSION section.
