@@ -198,6 +198,16 @@ else
   for c in "${commands[@]}"; do
     expect_eq "man -w pftls-$c" "/usr/share/man/man1/pftls-$c.1.gz" "$(man -w "pftls-$c" 2>&1)"
   done
+  # Every page (commands and their subcommands) has the sections clap has no place for.
+  for m in "${man_pages[@]}"; do
+    text=$(MANWIDTH=200 man -P cat "/usr/share/man/man1/$m" 2>/dev/null)
+    missing_secs=()
+    for sec in "EXIT STATUS" FILES EXAMPLES "SEE ALSO" "postconf(5)"; do
+      grep -qF "$sec" <<<"$text" || missing_secs+=("$sec")
+    done
+    if [ ${#missing_secs[@]} -eq 0 ]; then pass "man page $m has EXIT STATUS, FILES, EXAMPLES, SEE ALSO"
+    else fail "man page $m lacks: ${missing_secs[*]}"; fi
+  done
   page=$(MANWIDTH=200 man -P cat pftls 2>/dev/null)
   for sec in "EXIT STATUS" EXAMPLES FILES ENVIRONMENT "SEE ALSO"; do
     expect_contains "man pftls has $sec" "$sec" "$page"

@@ -41,6 +41,9 @@ base=$(bash "$repo/scripts/mkchroot.sh" "fresh-$suite" "$suite" | tail -n 1)
 cache=${PFTLS_CHROOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pftls/chroots}
 archives=$cache/apt-archives-$suite
 mkdir -p "$archives/partial"
+# One check per suite at a time: the copies share the .deb cache, and apt locks it.
+exec 8>"$cache/.fresh-check-$suite.lock"
+flock -w 1800 8 || { echo "error: timed out waiting for another fresh-machine check" >&2; exit 1; }
 
 tmp=$(mktemp -d /var/tmp/pftls-fresh.XXXXXX)
 root=$tmp/root

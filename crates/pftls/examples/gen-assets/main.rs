@@ -132,7 +132,10 @@ fn check_example(command: &str) -> Result<(), GenError> {
     let pftls_part = command.rsplit('|').next().unwrap_or(command);
     let words: Vec<&str> = pftls_part.split_whitespace().collect();
     if words.first() != Some(&BIN) {
-        return Err(GenError::BadExample(command.to_string(), "does not run pftls".into()));
+        return Err(GenError::BadExample(
+            command.to_string(),
+            "does not run pftls".into(),
+        ));
     }
     Cli::try_parse_from(&words)
         .map(|_| ())

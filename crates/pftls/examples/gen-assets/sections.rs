@@ -242,8 +242,28 @@ pub const EXAMPLES: &[(&str, &[Example])] = &[
         ],
     ),
     (
+        "pftls-backups",
+        &[
+            ("Snapshots, oldest first.", "pftls backups list"),
+            (
+                "Keep the ten newest snapshots.",
+                "pftls backups prune --keep 10",
+            ),
+        ],
+    ),
+    (
+        "pftls-policies",
+        &[
+            ("Built-in and --policy-dir policies.", "pftls policies list"),
+            (
+                "Validate your own policy.",
+                "pftls policies check ./my-policy.yaml",
+            ),
+        ],
+    ),
+    (
         "pftls-backups-list",
-        &[("Snapshots, newest first.", "pftls backups list")],
+        &[("Snapshots, oldest first.", "pftls backups list")],
     ),
     (
         "pftls-backups-show",
