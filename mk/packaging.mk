@@ -1,11 +1,16 @@
 # Packaging (issue 10): man pages and shell completions generated from the clap definitions,
 # .deb (cargo-deb) and .rpm for EL10 x86_64 (cargo-generate-rpm), and their install test.
 #
-#   make man completions   -> $(PKG_ASSETS)/man/*.1.gz, $(PKG_ASSETS)/completions/*
+#   make man completions   -> $(PKG_ASSETS)/man/*.1.gz and pftls-policy.5.gz,
+#                             $(PKG_ASSETS)/completions/*
 #   make deb               -> $(PKG_OUT)/pftls_<version>-1_amd64.deb
 #   make rpm               -> $(PKG_OUT)/pftls-<version>-1.x86_64.rpm
-#   make test-packaging    -> builds both, installs/removes the .deb with dpkg (root), inspects
-#                             the .rpm with rpm -qlp/-qip (packaging/test-packaging.sh)
+#   make test-packaging    -> builds both, runs lintian on the .deb (errors fail), installs and
+#                             removes the .deb with dpkg (root), inspects the .rpm with
+#                             rpm -qlp/-qip (packaging/test-packaging.sh)
+#
+# DEB_MAINTAINER="Name <address>" overrides the Maintainer field (a site publishing the package
+# in its own repository); the default is the project's identity in crates/pftls/Cargo.toml.
 #
 # The packagers are installed once with `cargo install --locked` into $(PKG_TOOLS) (a few minutes
 # of compiling on the first run; later runs only check their version).
@@ -19,6 +24,7 @@ PKG_OUT ?= $(PKG_TARGET_DIR)/packages
 PKG_TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pftls/tools
 CARGO_DEB_VERSION ?= 3.8.0
 CARGO_GENERATE_RPM_VERSION ?= 0.21.1
+DEB_MAINTAINER ?=
 # The tools dir first on PATH, so that `cargo deb` / `cargo generate-rpm` find the subcommands.
 PKG_PATH = $(abspath $(PKG_TOOLS))/bin:$(PATH)
 
@@ -33,7 +39,7 @@ man completions: pkg-assets
 # built the example, so this costs nothing there.
 pkg-assets:
 	$(CARGO) run --quiet -p pftls --example gen-assets -- $(PKG_ASSETS)
-	gzip -9 -n -f $(PKG_ASSETS)/man/*.1
+	gzip -9 -n -f $(PKG_ASSETS)/man/*.1 $(PKG_ASSETS)/man/*.5
 
 # Installs a packager at the pinned version unless it is already there.
 # $(1): crate name, $(2): version, $(3): the cargo subcommand.
@@ -53,7 +59,8 @@ pkg-tools:
 deb: release pkg-assets pkg-tools
 	mkdir -p $(PKG_OUT)
 	rm -f $(PKG_OUT)/pftls_*.deb
-	PATH="$(PKG_PATH)" $(CARGO) deb -p pftls --no-build --output $(PKG_OUT)/
+	PATH="$(PKG_PATH)" $(CARGO) deb -p pftls --no-build --output $(PKG_OUT)/ \
+	  $(if $(DEB_MAINTAINER),--maintainer "$(DEB_MAINTAINER)")
 
 # cargo-generate-rpm does not strip: package a stripped copy, leaving cargo's binary untouched.
 rpm: release pkg-assets pkg-tools
@@ -63,5 +70,5 @@ rpm: release pkg-assets pkg-tools
 	PATH="$(PKG_PATH)" $(CARGO) generate-rpm -p crates/pftls --target-dir $(PKG_TARGET_DIR) \
 	  --output $(PKG_OUT)/
 
-test-packaging: deb rpm
+test-packaging: test-deps deb rpm
 	bash packaging/test-packaging.sh $(PKG_OUT) $(PKG_ASSETS)
