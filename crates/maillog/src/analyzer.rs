@@ -166,6 +166,9 @@ pub struct Analyzer {
     unparsed_lines: u64,
     first: Option<i64>,
     last: Option<i64>,
+    /// Latest timestamped line fed (any program), whatever the time filter (the guard's
+    /// coverage check).
+    latest: Option<i64>,
     totals: Counts,
     /// The bucket being filled (logs are in time order, so this is nearly always the one);
     /// merged into `buckets` when another bucket is needed.
@@ -189,18 +192,21 @@ fn after<'a>(b: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     b.strip_prefix(prefix)
 }
 
-/// `host[addr]` (plus `:port` when present) at the start of `b`: (client, rest after it).
+/// `host[addr]` at the start of `b`: (client, rest after it). A `:port` that follows (with
+/// `smtpd_client_port_logging = yes`) is skipped and not part of the key, so that a client
+/// is one row, not one row per session.
 #[inline]
 fn namaddr(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let close = find_byte(b, b']')?;
-    let mut end = close + 1;
+    let key_end = close + 1;
+    let mut end = key_end;
     if b.get(end) == Some(&b':') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
         end += 1;
         while b.get(end).is_some_and(u8::is_ascii_digit) {
             end += 1;
         }
     }
-    Some((&b[..end], &b[end..]))
+    Some((&b[..key_end], &b[end..]))
 }
 
 /// Leading queue ID `QID: ` of a message: returns the ID and the rest after `: `.
@@ -279,6 +285,7 @@ impl Analyzer {
             unparsed_lines: 0,
             first: None,
             last: None,
+            latest: None,
             totals: Counts::default(),
             current: None,
             buckets: BTreeMap::new(),
@@ -327,17 +334,34 @@ impl Analyzer {
         match self.parser.parse(line) {
             Parsed::Postfix(h) => {
                 self.postfix_lines += 1;
+                if self.latest.is_none_or(|l| h.ts > l) {
+                    self.latest = Some(h.ts);
+                }
                 if h.ts >= self.since && h.ts < self.until {
-                    if self.first.is_none() {
+                    // The time range, not the first and last lines read (inputs may be given
+                    // newest first, and lines may be slightly out of order).
+                    if self.first.is_none_or(|f| h.ts < f) {
                         self.first = Some(h.ts);
                     }
-                    self.last = Some(h.ts);
+                    if self.last.is_none_or(|l| h.ts > l) {
+                        self.last = Some(h.ts);
+                    }
                     self.event(&h);
                 }
             }
-            Parsed::Other => {}
+            Parsed::Other(ts) => {
+                if self.latest.is_none_or(|l| ts > l) {
+                    self.latest = Some(ts);
+                }
+            }
             Parsed::Unparsed => self.unparsed_lines += 1,
         }
+    }
+
+    /// Time of the latest timestamped line (of any program) fed so far, inside the time
+    /// filter or not: shows how far the log is written.
+    pub fn latest(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.latest.map(to_datetime)
     }
 
     /// Applies `f` to the totals and to the bucket of `ts`.

@@ -13,27 +13,36 @@ mod guard;
 mod hash;
 mod input;
 mod line;
+mod measure;
 mod progress;
 mod render;
 mod report;
 mod scan;
+mod seek;
 mod sessions;
+mod stats;
 mod time;
+mod timearg;
 mod window;
 
 pub use analyzer::{Analyzer, MAX_LABELS, MAX_SESSIONS, QID_WINDOW, UNSPECIFIED};
 pub use error::LogError;
 pub use follow::{LogFollower, DEFAULT_POLL, POLL_RANGE};
 pub use guard::{
-    guard_verdict, Evidence, Verdict, DEFAULT_MAX_DROP_PCT, DEFAULT_MAX_FAILURE_RATE_PCT,
+    after_window_covered, decide, plan_windows, render_verdict, DecisionRule, Evidence, Outcome,
+    RuleResult, RuleStatus, Verdict, WindowPlan, DEFAULT_CONFIDENCE_PCT, DEFAULT_MAX_DROP_PCT,
+    DEFAULT_MAX_FAILURE_RATE_PCT, DEFAULT_MIN_ATTEMPTS, DEFAULT_MIN_MESSAGES,
 };
 pub use input::{for_each_line, LogSource, CHUNK, MAX_LINE};
+pub use measure::{log_span, measure_around, Measured};
 pub use progress::PROGRESS_MIN_BYTES;
 pub use render::{render_around, render_report, sparkline};
 pub use report::{
     Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, MAX_BUCKETS, MAX_KEYS, OTHER,
 };
+pub use stats::{binom_cdf, binom_sf};
 pub use time::YearHint;
+pub use timearg::{parse_duration, parse_time, MAX_DURATION};
 pub use window::{
     around, around_from_report, window_stats, window_stats_from_lines, AroundReport, Change,
     WindowStats,
@@ -59,6 +68,12 @@ pub fn analyze(
     if query.bucket.as_secs() == 0 {
         return Err(LogError::Query("bucket must be at least one second".into()));
     }
+    let since = query.since.map(|t| t.timestamp());
+    let until = query.until.map(|t| t.timestamp());
+    let sources: Vec<LogSource> = sources
+        .into_iter()
+        .map(|s| s.windowed(since, until, hint))
+        .collect();
     let total: u64 = sources.iter().filter_map(|s| s.size).sum();
     let bar = progress::maybe_bar(total, query.quiet);
     let mut analyzer = Analyzer::new(query, hint);

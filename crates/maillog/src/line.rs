@@ -40,8 +40,9 @@ pub struct Header<'a> {
 pub enum Parsed<'a> {
     /// A line from a Postfix program.
     Postfix(Header<'a>),
-    /// A well-formed line from another program (counted in `lines` only).
-    Other,
+    /// A well-formed line from another program (counted in `lines` only), with its time in
+    /// Unix seconds (it still shows that the log is being written).
+    Other(i64),
     /// No timestamp/tag we recognise.
     Unparsed,
 }
@@ -353,7 +354,7 @@ impl LineParser {
         }
         let end = memchr::memchr2(b':', b' ', rest)?;
         if rest[end] != b':' || rest.get(end + 1) != Some(&b' ') {
-            return Some(Parsed::Other);
+            return Some(Parsed::Other(ts));
         }
         let tag = &rest[..end];
         let i = i + end + 2;
@@ -371,7 +372,7 @@ impl LineParser {
                 pid,
                 msg: &b[i..],
             }),
-            None => Parsed::Other,
+            None => Parsed::Other(ts),
         })
     }
 
@@ -415,7 +416,7 @@ impl LineParser {
                 pid: parse_pid(procid),
                 msg,
             }),
-            None => Parsed::Other,
+            None => Parsed::Other(ts),
         }
     }
 }
@@ -516,15 +517,15 @@ mod tests {
         let mut p = parser();
         assert!(matches!(
             p.parse(b"Nov 30 01:02:03 mx dovecot[12]: imap-login: x"),
-            Parsed::Other
+            Parsed::Other(_)
         ));
         assert!(matches!(
             p.parse(b"Nov 30 01:02:03 mx systemd[1]: Started x"),
-            Parsed::Other
+            Parsed::Other(_)
         ));
         assert!(matches!(
             p.parse(b"Nov 30 01:02:03 mx amavis/foo[1]: x"),
-            Parsed::Other
+            Parsed::Other(_)
         ));
         for g in [
             &b""[..],

@@ -166,16 +166,18 @@ pub struct DomainRow {
 /// The result of [`crate::analyze`]; serializes to SPEC's `logs --format json` object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogReport {
-    /// Input lines read (all programs, whole input, regardless of since/until).
+    /// Input lines read (all programs). With since/until, a plain file is read only in the
+    /// byte range that holds the window (found by bisection), so this counts that range.
     pub lines: u64,
-    /// Lines from Postfix programs (whole input).
+    /// Lines from Postfix programs among those read.
     pub postfix_lines: u64,
-    /// Lines with no recognisable timestamp and tag (whole input).
+    /// Lines with no recognisable timestamp and tag among those read.
     pub unparsed_lines: u64,
-    /// Time of the first Postfix line inside the time filter.
+    /// Earliest Postfix line time inside the time filter (a time range: inputs may come in
+    /// any order).
     #[serde(serialize_with = "ser_opt_time")]
     pub first: Option<DateTime<Utc>>,
-    /// Time of the last Postfix line inside the time filter.
+    /// Latest Postfix line time inside the time filter.
     #[serde(serialize_with = "ser_opt_time")]
     pub last: Option<DateTime<Utc>>,
     /// The `since` filter, if any.
