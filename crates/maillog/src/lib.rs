@@ -15,6 +15,7 @@ mod input;
 mod line;
 mod measure;
 mod progress;
+mod reasons;
 mod render;
 mod report;
 mod scan;
@@ -25,7 +26,9 @@ mod time;
 mod timearg;
 mod window;
 
-pub use analyzer::{Analyzer, MAX_LABELS, MAX_SESSIONS, QID_WINDOW, UNSPECIFIED};
+pub use analyzer::{
+    analyze_split, Analyzer, MAX_LABELS, MAX_SESSIONS, PARALLEL_MIN_BYTES, QID_WINDOW, UNSPECIFIED,
+};
 pub use error::LogError;
 pub use follow::{LogFollower, DEFAULT_POLL, POLL_RANGE};
 pub use guard::{
@@ -36,9 +39,11 @@ pub use guard::{
 pub use input::{for_each_line, LogSource, CHUNK, MAX_LINE};
 pub use measure::{log_span, measure_around, Measured};
 pub use progress::PROGRESS_MIN_BYTES;
+pub use reasons::{CATEGORIES as FAILURE_CATEGORIES, MAX_SAMPLE};
 pub use render::{render_around, render_report, sparkline};
 pub use report::{
-    Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, MAX_BUCKETS, MAX_KEYS, OTHER,
+    Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, TransportCounts, MAX_BUCKETS,
+    MAX_KEYS, OTHER, TRANSPORTS,
 };
 pub use stats::{binom_cdf, binom_sf};
 pub use time::YearHint;
@@ -86,6 +91,14 @@ pub fn analyze(
             None => source,
         };
         analyzer.begin_source(source.reference);
+        if let Some((file, size)) = source.positioned_plain() {
+            // A plain file: read at positions, on two threads when it is large.
+            let path = source.path.clone();
+            analyzer
+                .feed_file(file, size)
+                .map_err(|(_, e)| LogError::io(&path, e))?;
+            continue;
+        }
         let (path, gzip, mut reader) = source.into_decoded()?;
         for_each_line(&mut reader, |l| analyzer.feed_line(l)).map_err(|(line, e)| {
             if gzip && e.kind() != std::io::ErrorKind::PermissionDenied {

@@ -16,8 +16,13 @@ pub enum Prog {
     Tlsproxy,
     /// `cleanup` (message accepted into the queue).
     Cleanup,
-    /// `smtp` or `lmtp` (outbound delivery).
+    /// `smtp` (outbound delivery).
     Smtp,
+    /// `lmtp` (delivery to a mailbox server).
+    Lmtp,
+    /// Another delivery agent: `local`, `virtual`, `pipe`, `discard`, `error` or `retry`
+    /// (index into [`crate::TRANSPORTS`]).
+    Delivery(u8),
     /// Any other Postfix program (qmgr, pickup, postscreen, ...).
     OtherPostfix,
 }
@@ -88,6 +93,12 @@ const K_SMTP: u64 = pack(b"smtp");
 const K_LMTP: u64 = pack(b"lmtp");
 const K_CLEANUP: u64 = pack(b"cleanup");
 const K_TLSPROXY: u64 = pack(b"tlsproxy");
+const K_LOCAL: u64 = pack(b"local");
+const K_VIRTUAL: u64 = pack(b"virtual");
+const K_PIPE: u64 = pack(b"pipe");
+const K_DISCARD: u64 = pack(b"discard");
+const K_ERROR: u64 = pack(b"error");
+const K_RETRY: u64 = pack(b"retry");
 
 /// The programs the analyser reads, switched on as one integer; `None` for any other.
 #[inline]
@@ -97,7 +108,14 @@ fn interesting(prog: &[u8]) -> Option<Prog> {
     }
     match pack_runtime(prog) {
         K_SMTPD => Some(Prog::Smtpd),
-        K_SMTP | K_LMTP => Some(Prog::Smtp),
+        K_SMTP => Some(Prog::Smtp),
+        K_LMTP => Some(Prog::Lmtp),
+        K_LOCAL => Some(Prog::Delivery(2)),
+        K_VIRTUAL => Some(Prog::Delivery(3)),
+        K_PIPE => Some(Prog::Delivery(4)),
+        K_DISCARD => Some(Prog::Delivery(5)),
+        K_ERROR => Some(Prog::Delivery(6)),
+        K_RETRY => Some(Prog::Delivery(7)),
         K_CLEANUP => Some(Prog::Cleanup),
         K_TLSPROXY => Some(Prog::Tlsproxy),
         _ => None,
@@ -435,7 +453,8 @@ mod tests {
         }
         assert_eq!(interesting(b"smtpd"), Some(Prog::Smtpd));
         assert_eq!(interesting(b"smtpdx"), None);
-        assert_eq!(interesting(b"lmtp"), Some(Prog::Smtp));
+        assert_eq!(interesting(b"lmtp"), Some(Prog::Lmtp));
+        assert_eq!(interesting(b"discard"), Some(Prog::Delivery(5)));
         assert!(other_known(b"postscreen") && other_known(b"qmgr") && !other_known(b"foo"));
     }
 

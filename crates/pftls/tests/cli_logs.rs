@@ -385,7 +385,7 @@ fn bad_input_exits_1_naming_the_file() {
         "{err}"
     );
 
-    // Bad times and durations.
+    // Bad times and durations: usage errors, exit 64.
     let ok = tmp.path().join("ok.log");
     std::fs::write(
         &ok,
@@ -401,7 +401,7 @@ fn bad_input_exits_1_naming_the_file() {
         vec!["logs", ok, "--around", "later"],
     ] {
         let out = pftls(&args, None);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(64), "usage error: {args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.starts_with("pftls: error:"), "{args:?}: {err}");
     }
@@ -446,7 +446,7 @@ fn real_postfix_log_fixture_when_present() {
 #[test]
 fn stdin_once_only() {
     let out = pftls(&["logs", "-", "-"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(64), "a usage error");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pftls"))
         .args(["--format", "json", "logs", "-"])
         .stdin(Stdio::piped())
