@@ -464,3 +464,7 @@ fn stdin_once_only() {
     assert_eq!(v["totals"]["messages_accepted"], 4);
     assert_eq!(v["totals"]["tls_established"], 4);
 }
+
+/// Counts on a real Postfix instance's log.
+#[path = "cli_logs/real_postfix.rs"]
+mod real_postfix;
