@@ -18,6 +18,8 @@ have man        || need_pkgs+=(man-db)
 have strip      || need_pkgs+=(binutils)
 have gzip       || need_pkgs+=(gzip)
 have hyperfine  || need_pkgs+=(hyperfine)
+# `logs --journal` test: writes a real journal file with systemd-journal-remote.
+[ -x /lib/systemd/systemd-journal-remote ] || need_pkgs+=(systemd-journal-remote)
 pkg_installed libssl-dev || need_pkgs+=(libssl-dev)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkgs+=(python3-venv)
 

@@ -12,6 +12,7 @@ mod follow;
 mod guard;
 mod hash;
 mod input;
+mod journal;
 mod line;
 mod measure;
 mod progress;
@@ -37,6 +38,7 @@ pub use guard::{
     DEFAULT_MAX_FAILURE_RATE_PCT, DEFAULT_MIN_ATTEMPTS, DEFAULT_MIN_MESSAGES,
 };
 pub use input::{for_each_line, LogSource, CHUNK, MAX_LINE};
+pub use journal::{journal_source, JournalQuery, UNITS as JOURNAL_UNITS};
 pub use measure::{log_span, measure_around, Measured};
 pub use progress::PROGRESS_MIN_BYTES;
 pub use reasons::{CATEGORIES as FAILURE_CATEGORIES, MAX_SAMPLE};

@@ -30,8 +30,16 @@ a snapshot-id-like YYYYMMDDTHHMMSSZ, `now`, or relative to now (-2h, -90m, -1h30
 DURATION is 90s, 10m, 1h, 2d, 1h30m or plain seconds.")]
 pub struct LogsArgs {
     /// Mail logs, read in order (plain or gzip, detected by content; `-` for stdin).
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "journal", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Read Postfix's entries from the systemd journal (runs `journalctl -u postfix.service
+    /// -u 'postfix@*.service' -o short-iso-precise`), for hosts without a maillog file.
+    #[arg(long, conflicts_with = "files")]
+    pub journal: bool,
+    /// With --journal: read this journal file (`journalctl --file`) instead of the system
+    /// journal.
+    #[arg(long, value_name = "FILE", requires = "journal")]
+    pub journal_file: Option<PathBuf>,
     /// Only count events at or after T.
     #[arg(
         long,
@@ -87,7 +95,6 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> CliResult<i32> {
     if bucket.is_some_and(|b| b.as_secs() == 0) {
         return Err(bad_arg("--bucket must be at least 1s"));
     }
-    let sources = open_sources(&args.files)?;
     let hint = YearHint::now();
 
     if let Some(around) = &args.around {
@@ -106,6 +113,7 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> CliResult<i32> {
         }
         // The window is a whole number of buckets, so the change falls on a bucket boundary.
         let w = chrono::Duration::seconds(secs_i64(per_side * bucket_secs)?);
+        let sources = sources_of(args, Some(change.time - w), Some(change.time + w))?;
         let query = LogQuery {
             since: Some(change.time - w),
             until: Some(change.time + w),
@@ -153,6 +161,7 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> CliResult<i32> {
         .as_deref()
         .map(|s| parse_time_arg("--until", s, now))
         .transpose()?;
+    let sources = sources_of(args, since, until)?;
     let query = LogQuery {
         since,
         until,
@@ -186,7 +195,28 @@ fn by_of(by: Option<ByArg>) -> pftls_maillog::By {
     }
 }
 
+/// The inputs: the files, or journalctl's output for `[since, until)`.
+fn sources_of(
+    args: &LogsArgs,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> CliResult<Vec<LogSource>> {
+    if !args.journal {
+        return open_sources(&args.files);
+    }
+    let q = pftls_maillog::JournalQuery {
+        since,
+        until,
+        file: args.journal_file.clone(),
+        program: None,
+    };
+    Ok(vec![pftls_maillog::journal_source(&q).map_err(log_error)?])
+}
+
 fn files_label(files: &[PathBuf]) -> String {
+    if files.is_empty() {
+        return "(systemd journal)".to_string();
+    }
     files
         .iter()
         .map(|p| p.display().to_string())
