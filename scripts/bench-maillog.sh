@@ -43,8 +43,14 @@ if [ ! -s "$LOG" ]; then
   echo "writing $copies copies (years 2025..$((2024 + copies))) -> $LOG"
   : > "$LOG"
   for k in $(seq 0 $((copies - 1))); do
-    sed "s/^2025-/$((2025 + k))-/" "$DIR/segment.log" >> "$LOG"
+    # New year per copy; queue IDs of cleanup lines get a per-copy suffix so that the copies'
+    # messages stay distinct (the analyser de-duplicates repeated queue IDs).
+    tag=$(printf '%s' "$(( k / 26 ))" | tr 0-9 a-j)$(printf "\\$(printf %o $((97 + k % 26)))")
+    sed -e "s/^2025-/$((2025 + k))-/" \
+        -e "s/\(cleanup\[[0-9]*\]: [0-9A-Za-z]*\): message-id/\1$tag: message-id/" \
+        "$DIR/segment.log" >> "$LOG"
   done
+  echo "$copies" > "$DIR/copies"
 fi
 BYTES=$(stat -c %s "$LOG")
 cat "$LOG" > /dev/null
@@ -77,7 +83,14 @@ read -r _ lw lc lr <<< "$R_PFLOG"
 read -r _ ww wc wr <<< "$R_WIN"
 lw_full=$(awk -v w="$lw" -v s="$SLICE_BYTES" -v b="$BYTES" 'BEGIN {print w * b / s}')
 lc_full=$(awk -v w="$lc" -v s="$SLICE_BYTES" -v b="$BYTES" 'BEGIN {print w * b / s}')
-msgs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["messages_accepted"])' "$DIR/pftls.out")
+msgs=$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["totals"]
+e = json.load(open(sys.argv[2]))["totals"]
+n = int(open(sys.argv[3]).read())
+ok = all(r[k] == v * n for k, v in e.items())
+print(r["messages_accepted"], "messages accepted; totals", "EQUAL" if ok else "DIFFERENT", "to", n, "x the generator totals")
+' "$DIR/pftls.out" "$DIR/segment.expected.json" "$DIR/copies")
 wmsgs=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["totals"]["messages_accepted"], d["lines"])' "$DIR/window.out")
 
 echo
@@ -89,7 +102,7 @@ printf '%-34s %10.1f %10.1f %9d KiB %10.1f   (slice of %d bytes: %.2f s wall)\n'
   "$(awk -v b="$BYTES" -v w="$lw_full" 'BEGIN {print b / 1e6 / w}')" "$SLICE_BYTES" "$lw"
 printf '%-34s %10.3f %10.3f %9d KiB   (messages, lines read: %s)\n' "pftls logs --since/--until 1 h" "$ww" "$wc" "$wr" "$wmsgs"
 echo
-echo "full scan: $msgs messages accepted"
+echo "full scan: $msgs"
 awk -v p="$pw" -v g="$gw" -v l="$lw_full" -v r="$pr" -v w="$ww" 'BEGIN {
   printf "targets: full scan <= grep -c wall: %.2f x grep (%s)\n", p / g, (p <= g ? "met" : "NOT met");
   printf "         >= 70x pflogsumm: %.0fx (%s)\n", l / p, (l / p >= 70 ? "met" : "NOT met");
