@@ -341,4 +341,42 @@ fn counts_on_a_real_postfix_log() {
         "the submission syslog_name"
     );
     assert!(log.contains("postfix/postscreen["), "postscreen in front");
+
+    // smtpd_tls_loglevel = 0: what Postfix 3.7 still logs (handshake failures) and what it
+    // does not (established sessions), and what `logs` says about it.
+    let conf = pf.conf.to_str().unwrap();
+    run_ok(&["postconf", "-c", conf, "-e", "smtpd_tls_loglevel=0"]);
+    run_ok(&["postfix", "-c", conf, "reload"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let before = pf.log().matches("disconnect from").count();
+    assert!(swaks(submission, true).status.success());
+    refused_handshake(smtp, &["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pf.log().matches("disconnect from").count() < before + 2 {
+        assert!(Instant::now() < deadline, "log incomplete:\n{}", pf.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = pf.log();
+    let tail = &log[log.rfind("reload -- version").expect("reload logged")..];
+    assert!(
+        tail.contains("SSL_accept error from"),
+        "failures are logged at level 0:\n{tail}"
+    );
+    assert!(tail.contains("TLS library problem"), "{tail}");
+    assert!(!tail.contains("TLS connection established"), "{tail}");
+    let tail_file = pf.root.join("level0.log");
+    std::fs::write(&tail_file, tail).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pftls"))
+        .args(["--format", "json", "logs", tail_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["totals"]["tls_established"], 0);
+    assert_eq!(r["totals"]["tls_sessions"], 1, "{r}");
+    assert_eq!(r["totals"]["tls_handshake_failures"], 1);
+    let note = r["notes"][0].as_str().unwrap();
+    assert!(
+        note.starts_with("1 sessions used STARTTLS") && note.contains("smtpd_tls_loglevel is 0"),
+        "{note}"
+    );
 }
