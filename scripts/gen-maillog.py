@@ -24,6 +24,15 @@ import random
 import sys
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+# The analyser's reason categories (crates/maillog/src/reasons.rs) of the reasons below.
+CATEGORY = {
+    "lost connection": "lost connection",
+    "no shared cipher": "no shared cipher",
+    "no suitable signature algorithm": "no shared cipher",
+    "unsupported protocol": "unsupported or too low protocol",
+    "wrong version number": "unsupported or too low protocol",
+}
+
 REASONS = [
     ("0A0000C1", "no shared cipher", "../ssl/statem/statem_srvr.c:2226:"),
     ("0A000102", "unsupported protocol", "../ssl/statem/statem_srvr.c:1664:"),
@@ -172,7 +181,8 @@ class Gen:
                 # another process logs in between; the reason still belongs to `pid`
                 self.emit("postfix/anvil", 901, "statistics: max connection rate 1/60s for (smtp:192.0.2.1) at Nov 30 01:02:03")
             self.emit(tag, pid, f"warning: TLS library problem: error:{code}:SSL routines::{reason}:{where}", sev=4)
-        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        cat = CATEGORY[reason]
+        self.reasons[cat] = self.reasons.get(cat, 0) + 1
         self.emit(tag, pid, f"lost connection after STARTTLS from {c}")
         self.emit(tag, pid, f"disconnect from {c} ehlo=1 starttls=0/1 commands=1/2")
         self.e["plaintext_sessions"] += 1

@@ -537,6 +537,14 @@ fn w030_loglevel_zero() {
     let w = one(&f, ids::LOGLEVEL_ZERO);
     assert_eq!(w.location.as_deref(), Some("main.cf:3"));
     assert_eq!(w.policy.as_deref(), Some("tls-logging"));
+    // The truth about level 0 (Postfix 3.7): failures are logged, established sessions not.
+    assert!(
+        w.message
+            .contains("does not log the `TLS connection established` lines"),
+        "{}",
+        w.message
+    );
+    assert!(w.message.contains("handshake failures, `SSL_accept error` and `TLS library problem`, are logged at every level"), "{}", w.message);
     // The default is 0 too; no location then.
     assert_eq!(
         one(&r.diagnose(base, MASTER_25), ids::LOGLEVEL_ZERO).location,

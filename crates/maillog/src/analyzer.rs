@@ -18,6 +18,9 @@ use crate::scan::{find_byte, is, Words, C_ALNUM};
 use crate::sessions::{Session, Sessions};
 use crate::time::{to_datetime, YearHint};
 
+mod split;
+pub use split::{analyze_split, PARALLEL_MIN_BYTES};
+
 /// Cap on each label map (protocols, ciphers, failure reasons).
 pub const MAX_LABELS: usize = 256;
 /// Cap on concurrently open smtpd sessions tracked (keyed by pid).
@@ -166,6 +169,9 @@ pub struct Analyzer {
     unparsed_lines: u64,
     first: Option<i64>,
     last: Option<i64>,
+    /// Latest timestamped line fed (any program), whatever the time filter (the guard's
+    /// coverage check).
+    latest: Option<i64>,
     totals: Counts,
     /// The bucket being filled (logs are in time order, so this is nearly always the one);
     /// merged into `buckets` when another bucket is needed.
@@ -173,7 +179,8 @@ pub struct Analyzer {
     buckets: BTreeMap<i64, Counts>,
     protocols: Labels,
     ciphers: Labels,
-    reasons: Labels,
+    reasons: crate::reasons::Reasons,
+    transports: [crate::report::TransportCounts; 8],
     clients: Capped<ClientCounts>,
     domains: Capped<DomainCounts>,
     sessions: Sessions,
@@ -182,6 +189,8 @@ pub struct Analyzer {
     qid_ring: VecDeque<u128>,
     scratch: Vec<u8>,
     finders: Finders,
+    /// Set on the analyser of the second half of a split scan (see [`split`]).
+    tail: Option<split::Tail>,
 }
 
 #[inline]
@@ -189,18 +198,21 @@ fn after<'a>(b: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     b.strip_prefix(prefix)
 }
 
-/// `host[addr]` (plus `:port` when present) at the start of `b`: (client, rest after it).
+/// `host[addr]` at the start of `b`: (client, rest after it). A `:port` that follows (with
+/// `smtpd_client_port_logging = yes`) is skipped and not part of the key, so that a client
+/// is one row, not one row per session.
 #[inline]
 fn namaddr(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let close = find_byte(b, b']')?;
-    let mut end = close + 1;
+    let key_end = close + 1;
+    let mut end = key_end;
     if b.get(end) == Some(&b':') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
         end += 1;
         while b.get(end).is_some_and(u8::is_ascii_digit) {
             end += 1;
         }
     }
-    Some((&b[..end], &b[end..]))
+    Some((&b[..key_end], &b[end..]))
 }
 
 /// Leading queue ID `QID: ` of a message: returns the ID and the rest after `: `.
@@ -234,6 +246,20 @@ fn qid_key(qid: &[u8]) -> u128 {
         u128::from_le_bytes(k)
     } else {
         (u128::from(hash_bytes(qid)) << 64) | qid.len() as u128
+    }
+}
+
+/// `sent` → 0, `deferred` → 1, `bounced`/`expired` → 2 (the start of a `status=` value).
+#[inline]
+fn status_kind(status: &[u8]) -> Option<u8> {
+    if status.starts_with(b"sent") {
+        Some(0)
+    } else if status.starts_with(b"deferred") {
+        Some(1)
+    } else if status.starts_with(b"bounced") || status.starts_with(b"expired") {
+        Some(2)
+    } else {
+        None
     }
 }
 
@@ -279,12 +305,14 @@ impl Analyzer {
             unparsed_lines: 0,
             first: None,
             last: None,
+            latest: None,
             totals: Counts::default(),
             current: None,
             buckets: BTreeMap::new(),
             protocols: Labels::default(),
             ciphers: Labels::default(),
-            reasons: Labels::default(),
+            reasons: crate::reasons::Reasons::default(),
+            transports: Default::default(),
             clients: Capped::new(),
             domains: Capped::new(),
             sessions: Sessions::default(),
@@ -292,6 +320,7 @@ impl Analyzer {
             qid_set: HashSet::default(),
             qid_ring: VecDeque::new(),
             scratch: Vec::with_capacity(256),
+            tail: None,
             finders: Finders {
                 status: memmem::Finder::new(b", status="),
                 starttls: memmem::Finder::new(b" starttls="),
@@ -323,21 +352,44 @@ impl Analyzer {
     pub fn feed_line(&mut self, line: &[u8]) {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let parsed = self.parser.parse(line);
+        if let (Some(tail), Parsed::Postfix(h)) = (&mut self.tail, &parsed) {
+            if tail.orphan(h, line) {
+                return;
+            }
+        }
         self.lines += 1;
-        match self.parser.parse(line) {
+        match parsed {
             Parsed::Postfix(h) => {
                 self.postfix_lines += 1;
+                if self.latest.is_none_or(|l| h.ts > l) {
+                    self.latest = Some(h.ts);
+                }
                 if h.ts >= self.since && h.ts < self.until {
-                    if self.first.is_none() {
+                    // The time range, not the first and last lines read (inputs may be given
+                    // newest first, and lines may be slightly out of order).
+                    if self.first.is_none_or(|f| h.ts < f) {
                         self.first = Some(h.ts);
                     }
-                    self.last = Some(h.ts);
+                    if self.last.is_none_or(|l| h.ts > l) {
+                        self.last = Some(h.ts);
+                    }
                     self.event(&h);
                 }
             }
-            Parsed::Other => {}
+            Parsed::Other(ts) => {
+                if self.latest.is_none_or(|l| ts > l) {
+                    self.latest = Some(ts);
+                }
+            }
             Parsed::Unparsed => self.unparsed_lines += 1,
         }
+    }
+
+    /// Time of the latest timestamped line (of any program) fed so far, inside the time
+    /// filter or not: shows how far the log is written.
+    pub fn latest(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.latest.map(to_datetime)
     }
 
     /// Applies `f` to the totals and to the bucket of `ts`.
@@ -386,7 +438,9 @@ impl Analyzer {
         match h.prog {
             Prog::Smtpd | Prog::Tlsproxy => self.smtpd(h),
             Prog::Cleanup => self.cleanup(h),
-            Prog::Smtp => self.smtp(h),
+            Prog::Smtp => self.smtp(h, 0),
+            Prog::Lmtp => self.smtp(h, 1),
+            Prog::Delivery(t) => self.delivery(h, t),
             Prog::OtherPostfix => {}
         }
     }
@@ -397,11 +451,11 @@ impl Analyzer {
         self.pending.retain(|&p| p != h.pid);
         if let Some(problem) = after(h.msg, b"warning: TLS library problem: ") {
             if let Some(reason) = self.openssl_reason(problem) {
-                self.reasons.bump(reason);
+                self.reasons.bump(reason, h.ts, h.msg);
                 return;
             }
         }
-        self.reasons.bump(UNSPECIFIED.as_bytes());
+        self.reasons.bump_other(h.ts, h.msg);
         self.event(h);
     }
 
@@ -456,13 +510,13 @@ impl Analyzer {
                 if self.pending.len() >= 1024 {
                     // Bounded: the oldest unresolved failure keeps no reason.
                     self.pending.remove(0);
-                    self.reasons.bump(UNSPECIFIED.as_bytes());
+                    self.reasons.bump_other(ts, m);
                 }
                 self.pending.push(h.pid);
             } else if status.is_empty() {
-                self.reasons.bump(UNSPECIFIED.as_bytes());
+                self.reasons.bump_other(ts, m);
             } else {
-                self.reasons.bump(status);
+                self.reasons.bump(status, ts, m);
             }
         } else if let Some(client_part) = self.established(m, b" from ") {
             let Some((client, rest)) = namaddr(client_part) else {
@@ -555,6 +609,11 @@ impl Analyzer {
         if !self.qid_set.insert(key) {
             return;
         }
+        if let Some(t) = &mut self.tail {
+            if t.first_qids.len() < QID_WINDOW {
+                t.first_qids.push((key, h.ts));
+            }
+        }
         self.qid_ring.push_back(key);
         if self.qid_ring.len() > QID_WINDOW {
             if let Some(old) = self.qid_ring.pop_front() {
@@ -564,7 +623,40 @@ impl Analyzer {
         self.bump(h.ts, |c| c.messages_accepted += 1);
     }
 
-    fn smtp(&mut self, h: &Header<'_>) {
+    /// A `status=` line of a delivery agent other than smtp/lmtp: counted by transport.
+    fn delivery(&mut self, h: &Header<'_>, transport: u8) {
+        let Some((_qid, rest)) = queue_id(h.msg) else {
+            return;
+        };
+        if !rest.starts_with(b"to=<") {
+            return;
+        }
+        let Some(at) = self.finders.status.find(rest) else {
+            return;
+        };
+        let Some(kind) = status_kind(&rest[at + 9..]) else {
+            return;
+        };
+        self.count_delivery(h.ts, transport, kind);
+    }
+
+    /// Counts one delivery of `kind` (0 sent, 1 deferred, 2 bounced) by `transport`.
+    fn count_delivery(&mut self, ts: i64, transport: u8, kind: u8) {
+        match kind {
+            0 => self.bump(ts, |c| c.deliveries_sent += 1),
+            1 => self.bump(ts, |c| c.deliveries_deferred += 1),
+            _ => self.bump(ts, |c| c.deliveries_bounced += 1),
+        }
+        if let Some(t) = self.transports.get_mut(usize::from(transport)) {
+            match kind {
+                0 => t.sent += 1,
+                1 => t.deferred += 1,
+                _ => t.bounced += 1,
+            }
+        }
+    }
+
+    fn smtp(&mut self, h: &Header<'_>, transport: u8) {
         let m = h.msg;
         let ts = h.ts;
         if let Some((_qid, rest)) = queue_id(m) {
@@ -580,13 +672,7 @@ impl Analyzer {
             self.scratch.clear();
             self.scratch
                 .extend(domain.iter().map(u8::to_ascii_lowercase));
-            let kind = if status.starts_with(b"sent") {
-                0
-            } else if status.starts_with(b"deferred") {
-                1
-            } else if status.starts_with(b"bounced") || status.starts_with(b"expired") {
-                2
-            } else {
+            let Some(kind) = status_kind(status) else {
                 return;
             };
             let tls_reason = kind == 1 && {
@@ -596,11 +682,7 @@ impl Analyzer {
                     || self.finders.cert_unverified.find(reason).is_some()
             };
             let track = self.query.by != By::Client && !self.scratch.is_empty();
-            match kind {
-                0 => self.bump(ts, |c| c.deliveries_sent += 1),
-                1 => self.bump(ts, |c| c.deliveries_deferred += 1),
-                _ => self.bump(ts, |c| c.deliveries_bounced += 1),
-            }
+            self.count_delivery(ts, transport, kind);
             if tls_reason {
                 self.bump(ts, |c| c.tls_deferrals += 1);
             }
@@ -626,7 +708,10 @@ impl Analyzer {
     pub fn finish(mut self) -> LogReport {
         self.flush_bucket();
         for _ in 0..self.pending.len() {
-            self.reasons.bump(UNSPECIFIED.as_bytes());
+            self.reasons.bump_other(
+                i64::MAX,
+                b"SSL_accept error (no TLS library problem line followed)",
+            );
         }
         let top = if self.query.top == 0 {
             usize::MAX
@@ -688,6 +773,8 @@ impl Analyzer {
             rows.truncate(top);
             by_domain = rows;
         }
+        let (failure_reasons, failure_samples) = self.reasons.into_maps();
+        let notes = loglevel_notes(&self.totals);
         LogReport {
             lines: self.lines,
             postfix_lines: self.postfix_lines,
@@ -700,7 +787,15 @@ impl Analyzer {
             totals: self.totals,
             tls_protocols: self.protocols.into_map(),
             tls_ciphers: self.ciphers.into_map(),
-            failure_reasons: self.reasons.into_map(),
+            failure_reasons,
+            failure_samples,
+            deliveries_by_transport: crate::report::TRANSPORTS
+                .iter()
+                .zip(self.transports)
+                .filter(|(_, c)| c.sent + c.deferred + c.bounced > 0)
+                .map(|(n, c)| (n.to_string(), c))
+                .collect(),
+            notes,
             by_client,
             by_domain,
             distinct_clients,
@@ -715,6 +810,29 @@ impl Analyzer {
                 .collect(),
         }
     }
+}
+
+/// Says why "0 TLS established" may not mean "no TLS": at `smtpd_tls_loglevel = 0` Postfix
+/// logs handshake failures but not the `TLS connection established` lines.
+fn loglevel_notes(t: &Counts) -> Vec<String> {
+    let mut notes = Vec::new();
+    if t.tls_established == 0 && t.tls_sessions > 0 {
+        notes.push(format!(
+            "{} sessions used STARTTLS (their disconnect lines count starttls=1) but no \
+             `TLS connection established` line was logged: smtpd_tls_loglevel is 0, which logs \
+             handshake failures but not established sessions, so the protocol and cipher mix is \
+             unknown; set smtpd_tls_loglevel = 1",
+            t.tls_sessions
+        ));
+    } else if t.tls_established == 0 && t.connections > 0 {
+        notes.push(
+            "0 TLS established: either no client used TLS, or smtpd_tls_loglevel is 0 (which \
+             logs handshake failures but not `TLS connection established` lines); with \
+             smtpd_tls_loglevel = 1 the protocol and cipher mix is logged"
+                .to_string(),
+        );
+    }
+    notes
 }
 
 fn client_row(client: String, v: ClientCounts) -> ClientRow {

@@ -25,6 +25,9 @@ pub struct LogSource {
     /// Size in bytes when known (drives the progress bar).
     pub size: Option<u64>,
     reader: Box<dyn Read + Send>,
+    /// The file itself, for positioned reads (plain regular files only): windowed reads
+    /// bisect on it and parallel scans split it.
+    pub(crate) file: Option<File>,
 }
 
 impl std::fmt::Debug for LogSource {
@@ -47,11 +50,17 @@ impl LogSource {
         let file = File::open(path).map_err(|e| LogError::io(path, e))?;
         let meta = file.metadata().map_err(|e| LogError::io(path, e))?;
         let reference = meta.modified().ok().map(DateTime::<Utc>::from);
+        let positioned = if meta.is_file() {
+            file.try_clone().ok()
+        } else {
+            None
+        };
         Ok(LogSource {
             path: path.to_path_buf(),
             reference,
             size: Some(meta.len()),
             reader: Box::new(file),
+            file: positioned,
         })
     }
 
@@ -66,6 +75,7 @@ impl LogSource {
             reference,
             size: None,
             reader: Box::new(reader),
+            file: None,
         }
     }
 
@@ -76,6 +86,53 @@ impl LogSource {
     ) -> Self {
         LogSource {
             reader: f(self.reader),
+            ..self
+        }
+    }
+
+    /// Whether this is a plain (not gzip) regular file that can be read at positions.
+    pub(crate) fn positioned_plain(&self) -> Option<(&File, u64)> {
+        use std::os::unix::fs::FileExt;
+        let file = self.file.as_ref()?;
+        let size = self.size?;
+        let mut magic = [0u8; 2];
+        let n = file.read_at(&mut magic, 0).ok()?;
+        (magic[..n] != [0x1f, 0x8b]).then_some((file, size))
+    }
+
+    /// Restricts a plain file to the byte range holding `[since, until)` (see
+    /// [`crate::seek::window_range`]); other sources are returned unchanged (read whole).
+    pub(crate) fn windowed(
+        self,
+        since: Option<i64>,
+        until: Option<i64>,
+        hint: &crate::YearHint,
+    ) -> Self {
+        use std::io::{Seek, SeekFrom};
+        if since.is_none() && until.is_none() {
+            return self;
+        }
+        let Some((file, size)) = self.positioned_plain() else {
+            return self;
+        };
+        let hint = crate::YearHint {
+            reference: self.reference.unwrap_or(hint.reference),
+            utc_offset_secs: hint.utc_offset_secs,
+        };
+        let (start, end) = crate::seek::window_range(file, size, since, until, &hint);
+        if (start, end) == (0, size) {
+            return self;
+        }
+        let Ok(mut f) = file.try_clone() else {
+            return self;
+        };
+        if f.seek(SeekFrom::Start(start)).is_err() {
+            return self;
+        }
+        LogSource {
+            size: Some(end - start),
+            reader: Box::new(f.take(end - start)),
+            file: None,
             ..self
         }
     }

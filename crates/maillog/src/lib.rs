@@ -12,28 +12,44 @@ mod follow;
 mod guard;
 mod hash;
 mod input;
+mod journal;
 mod line;
+mod measure;
 mod progress;
+mod reasons;
 mod render;
 mod report;
 mod scan;
+mod seek;
 mod sessions;
+mod stats;
 mod time;
+mod timearg;
 mod window;
 
-pub use analyzer::{Analyzer, MAX_LABELS, MAX_SESSIONS, QID_WINDOW, UNSPECIFIED};
+pub use analyzer::{
+    analyze_split, Analyzer, MAX_LABELS, MAX_SESSIONS, PARALLEL_MIN_BYTES, QID_WINDOW, UNSPECIFIED,
+};
 pub use error::LogError;
 pub use follow::{LogFollower, DEFAULT_POLL, POLL_RANGE};
 pub use guard::{
-    guard_verdict, Evidence, Verdict, DEFAULT_MAX_DROP_PCT, DEFAULT_MAX_FAILURE_RATE_PCT,
+    after_window_covered, decide, plan_windows, render_verdict, DecisionRule, Evidence, Outcome,
+    RuleResult, RuleStatus, Verdict, WindowPlan, DEFAULT_CONFIDENCE_PCT, DEFAULT_MAX_DROP_PCT,
+    DEFAULT_MAX_FAILURE_RATE_PCT, DEFAULT_MIN_ATTEMPTS, DEFAULT_MIN_MESSAGES,
 };
 pub use input::{for_each_line, LogSource, CHUNK, MAX_LINE};
+pub use journal::{journal_source, JournalQuery, UNITS as JOURNAL_UNITS};
+pub use measure::{log_span, measure_around, Measured};
 pub use progress::PROGRESS_MIN_BYTES;
+pub use reasons::{CATEGORIES as FAILURE_CATEGORIES, MAX_SAMPLE};
 pub use render::{render_around, render_report, sparkline};
 pub use report::{
-    Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, MAX_BUCKETS, MAX_KEYS, OTHER,
+    Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, TransportCounts, MAX_BUCKETS,
+    MAX_KEYS, OTHER, TRANSPORTS,
 };
+pub use stats::{binom_cdf, binom_sf};
 pub use time::YearHint;
+pub use timearg::{parse_duration, parse_time, MAX_DURATION};
 pub use window::{
     around, around_from_report, window_stats, window_stats_from_lines, AroundReport, Change,
     WindowStats,
@@ -59,6 +75,12 @@ pub fn analyze(
     if query.bucket.as_secs() == 0 {
         return Err(LogError::Query("bucket must be at least one second".into()));
     }
+    let since = query.since.map(|t| t.timestamp());
+    let until = query.until.map(|t| t.timestamp());
+    let sources: Vec<LogSource> = sources
+        .into_iter()
+        .map(|s| s.windowed(since, until, hint))
+        .collect();
     let total: u64 = sources.iter().filter_map(|s| s.size).sum();
     let bar = progress::maybe_bar(total, query.quiet);
     let mut analyzer = Analyzer::new(query, hint);
@@ -71,6 +93,14 @@ pub fn analyze(
             None => source,
         };
         analyzer.begin_source(source.reference);
+        if let Some((file, size)) = source.positioned_plain() {
+            // A plain file: read at positions, on two threads when it is large.
+            let path = source.path.clone();
+            analyzer
+                .feed_file(file, size)
+                .map_err(|(_, e)| LogError::io(&path, e))?;
+            continue;
+        }
         let (path, gzip, mut reader) = source.into_decoded()?;
         for_each_line(&mut reader, |l| analyzer.feed_line(l)).map_err(|(line, e)| {
             if gzip && e.kind() != std::io::ErrorKind::PermissionDenied {

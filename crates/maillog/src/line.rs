@@ -16,8 +16,13 @@ pub enum Prog {
     Tlsproxy,
     /// `cleanup` (message accepted into the queue).
     Cleanup,
-    /// `smtp` or `lmtp` (outbound delivery).
+    /// `smtp` (outbound delivery).
     Smtp,
+    /// `lmtp` (delivery to a mailbox server).
+    Lmtp,
+    /// Another delivery agent: `local`, `virtual`, `pipe`, `discard`, `error` or `retry`
+    /// (index into [`crate::TRANSPORTS`]).
+    Delivery(u8),
     /// Any other Postfix program (qmgr, pickup, postscreen, ...).
     OtherPostfix,
 }
@@ -40,8 +45,9 @@ pub struct Header<'a> {
 pub enum Parsed<'a> {
     /// A line from a Postfix program.
     Postfix(Header<'a>),
-    /// A well-formed line from another program (counted in `lines` only).
-    Other,
+    /// A well-formed line from another program (counted in `lines` only), with its time in
+    /// Unix seconds (it still shows that the log is being written).
+    Other(i64),
     /// No timestamp/tag we recognise.
     Unparsed,
 }
@@ -87,6 +93,12 @@ const K_SMTP: u64 = pack(b"smtp");
 const K_LMTP: u64 = pack(b"lmtp");
 const K_CLEANUP: u64 = pack(b"cleanup");
 const K_TLSPROXY: u64 = pack(b"tlsproxy");
+const K_LOCAL: u64 = pack(b"local");
+const K_VIRTUAL: u64 = pack(b"virtual");
+const K_PIPE: u64 = pack(b"pipe");
+const K_DISCARD: u64 = pack(b"discard");
+const K_ERROR: u64 = pack(b"error");
+const K_RETRY: u64 = pack(b"retry");
 
 /// The programs the analyser reads, switched on as one integer; `None` for any other.
 #[inline]
@@ -96,7 +108,14 @@ fn interesting(prog: &[u8]) -> Option<Prog> {
     }
     match pack_runtime(prog) {
         K_SMTPD => Some(Prog::Smtpd),
-        K_SMTP | K_LMTP => Some(Prog::Smtp),
+        K_SMTP => Some(Prog::Smtp),
+        K_LMTP => Some(Prog::Lmtp),
+        K_LOCAL => Some(Prog::Delivery(2)),
+        K_VIRTUAL => Some(Prog::Delivery(3)),
+        K_PIPE => Some(Prog::Delivery(4)),
+        K_DISCARD => Some(Prog::Delivery(5)),
+        K_ERROR => Some(Prog::Delivery(6)),
+        K_RETRY => Some(Prog::Delivery(7)),
         K_CLEANUP => Some(Prog::Cleanup),
         K_TLSPROXY => Some(Prog::Tlsproxy),
         _ => None,
@@ -353,7 +372,7 @@ impl LineParser {
         }
         let end = memchr::memchr2(b':', b' ', rest)?;
         if rest[end] != b':' || rest.get(end + 1) != Some(&b' ') {
-            return Some(Parsed::Other);
+            return Some(Parsed::Other(ts));
         }
         let tag = &rest[..end];
         let i = i + end + 2;
@@ -371,7 +390,7 @@ impl LineParser {
                 pid,
                 msg: &b[i..],
             }),
-            None => Parsed::Other,
+            None => Parsed::Other(ts),
         })
     }
 
@@ -415,7 +434,7 @@ impl LineParser {
                 pid: parse_pid(procid),
                 msg,
             }),
-            None => Parsed::Other,
+            None => Parsed::Other(ts),
         }
     }
 }
@@ -434,7 +453,8 @@ mod tests {
         }
         assert_eq!(interesting(b"smtpd"), Some(Prog::Smtpd));
         assert_eq!(interesting(b"smtpdx"), None);
-        assert_eq!(interesting(b"lmtp"), Some(Prog::Smtp));
+        assert_eq!(interesting(b"lmtp"), Some(Prog::Lmtp));
+        assert_eq!(interesting(b"discard"), Some(Prog::Delivery(5)));
         assert!(other_known(b"postscreen") && other_known(b"qmgr") && !other_known(b"foo"));
     }
 
@@ -516,15 +536,15 @@ mod tests {
         let mut p = parser();
         assert!(matches!(
             p.parse(b"Nov 30 01:02:03 mx dovecot[12]: imap-login: x"),
-            Parsed::Other
+            Parsed::Other(_)
         ));
         assert!(matches!(
             p.parse(b"Nov 30 01:02:03 mx systemd[1]: Started x"),
-            Parsed::Other
+            Parsed::Other(_)
         ));
         assert!(matches!(
             p.parse(b"Nov 30 01:02:03 mx amavis/foo[1]: x"),
-            Parsed::Other
+            Parsed::Other(_)
         ));
         for g in [
             &b""[..],

@@ -106,6 +106,24 @@ pub fn render_report(r: &LogReport) -> String {
             "failure reasons: {}",
             labels(&r.failure_reasons, t.tls_handshake_failures)
         );
+        for (cat, sample) in &r.failure_samples {
+            let _ = writeln!(s, "  e.g. {cat}: {sample}");
+        }
+    }
+    if !r.deliveries_by_transport.is_empty() {
+        let by: Vec<String> = r
+            .deliveries_by_transport
+            .iter()
+            .map(|(n, c)| format!("{n} {}/{}/{}", c.sent, c.deferred, c.bounced))
+            .collect();
+        let _ = writeln!(
+            s,
+            "deliveries by transport (sent/deferred/bounced): {}",
+            by.join(", ")
+        );
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "note: {n}");
     }
     if !r.by_client.is_empty() {
         let _ = writeln!(

@@ -80,11 +80,12 @@ pub struct Counts {
     pub tls_sessions: u64,
     /// Outbound TLS sessions (`... TLS connection established|reused to`).
     pub tls_established_outbound: u64,
-    /// Outbound deliveries with `status=sent`.
+    /// Deliveries with `status=sent`, by every delivery agent (smtp, lmtp, local, virtual,
+    /// pipe, discard, error, retry; see `deliveries_by_transport` in the report).
     pub deliveries_sent: u64,
-    /// Outbound deliveries with `status=deferred`.
+    /// Deliveries with `status=deferred` (every delivery agent).
     pub deliveries_deferred: u64,
-    /// Outbound deliveries with `status=bounced` or `status=expired`.
+    /// Deliveries with `status=bounced` or `status=expired` (every delivery agent).
     pub deliveries_bounced: u64,
 }
 
@@ -120,6 +121,22 @@ pub(crate) fn ser_opt_time<S: Serializer>(
         Some(t) => ser_time(t, s),
         None => s.serialize_none(),
     }
+}
+
+/// The delivery agents whose `status=` lines are counted, in report order.
+pub const TRANSPORTS: [&str; 8] = [
+    "smtp", "lmtp", "local", "virtual", "pipe", "discard", "error", "retry",
+];
+
+/// Deliveries of one transport.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TransportCounts {
+    /// `status=sent`.
+    pub sent: u64,
+    /// `status=deferred`.
+    pub deferred: u64,
+    /// `status=bounced` or `status=expired`.
+    pub bounced: u64,
 }
 
 /// One time bucket.
@@ -166,16 +183,18 @@ pub struct DomainRow {
 /// The result of [`crate::analyze`]; serializes to SPEC's `logs --format json` object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogReport {
-    /// Input lines read (all programs, whole input, regardless of since/until).
+    /// Input lines read (all programs). With since/until, a plain file is read only in the
+    /// byte range that holds the window (found by bisection), so this counts that range.
     pub lines: u64,
-    /// Lines from Postfix programs (whole input).
+    /// Lines from Postfix programs among those read.
     pub postfix_lines: u64,
-    /// Lines with no recognisable timestamp and tag (whole input).
+    /// Lines with no recognisable timestamp and tag among those read.
     pub unparsed_lines: u64,
-    /// Time of the first Postfix line inside the time filter.
+    /// Earliest Postfix line time inside the time filter (a time range: inputs may come in
+    /// any order).
     #[serde(serialize_with = "ser_opt_time")]
     pub first: Option<DateTime<Utc>>,
-    /// Time of the last Postfix line inside the time filter.
+    /// Latest Postfix line time inside the time filter.
     #[serde(serialize_with = "ser_opt_time")]
     pub last: Option<DateTime<Utc>>,
     /// The `since` filter, if any.
@@ -192,9 +211,20 @@ pub struct LogReport {
     pub tls_protocols: BTreeMap<String, u64>,
     /// Cipher of inbound TLS sessions.
     pub tls_ciphers: BTreeMap<String, u64>,
-    /// Reason of each inbound TLS handshake failure (`no shared cipher`, `lost connection`,
-    /// ...; `unspecified` when no `TLS library problem` line followed).
+    /// Inbound TLS handshake failures per reason category (a fixed set, see
+    /// [`crate::FAILURE_CATEGORIES`]: `no shared cipher`, `unsupported or too low protocol`,
+    /// `certificate unknown`, `lost connection`, `timeout`, `other`).
     pub failure_reasons: BTreeMap<String, u64>,
+    /// One sample log message per category in `failure_reasons` (the first seen, at most
+    /// 512 bytes).
+    pub failure_samples: BTreeMap<String, String>,
+    /// Deliveries per delivery agent (program name: smtp, lmtp, local, virtual, pipe,
+    /// discard, error, retry); only agents with deliveries are listed. `by_domain` covers
+    /// smtp and lmtp only (the network transports).
+    pub deliveries_by_transport: BTreeMap<String, TransportCounts>,
+    /// What the figures cannot show, e.g. that no `TLS connection established` line was
+    /// logged while sessions used TLS (`smtpd_tls_loglevel = 0`).
+    pub notes: Vec<String>,
     /// Clients with most problems first (handshake failures, then 530 refusals, then
     /// connections), at most `top`.
     pub by_client: Vec<ClientRow>,

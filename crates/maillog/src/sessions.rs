@@ -40,6 +40,15 @@ impl Default for Sessions {
 }
 
 impl Sessions {
+    /// Every (pid, session), in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, Session)> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.key != 0)
+            // key = pid + 1 <= u32::MAX + 1, so key - 1 fits a u32.
+            .map(|s| ((s.key - 1) as u32, s.value))
+    }
+
     /// Number of sessions stored.
     pub fn len(&self) -> usize {
         self.len

@@ -279,6 +279,8 @@ pub struct IsoCache {
 /// runs Dec 31 -> Jan 1 never jumps back a year.
 #[derive(Debug, Clone)]
 pub struct YearTracker {
+    /// Latest acceptable time: the reference plus one day of slack.
+    ref_limit: i64,
     ref_year: i32,
     ref_ordinal: u32,
     offset: i64,
@@ -292,6 +294,7 @@ impl YearTracker {
     pub fn new(hint: &YearHint) -> Self {
         let local = hint.reference + chrono::Duration::seconds(i64::from(hint.utc_offset_secs));
         YearTracker {
+            ref_limit: hint.reference.timestamp() + 86_400,
             ref_year: local.year(),
             ref_ordinal: local.month() * 32 + local.day(),
             offset: i64::from(hint.utc_offset_secs),
@@ -325,7 +328,17 @@ impl YearTracker {
             self.prev_month = mon;
             self.year
         };
-        days_from_civil(i64::from(year), mon, day) * 86_400 + secs_of_day - self.offset
+        let ts = days_from_civil(i64::from(year), mon, day) * 86_400 + secs_of_day - self.offset;
+        if ts <= self.ref_limit {
+            return ts;
+        }
+        // Never a date after the reference: a concatenation of logs out of order (a newer
+        // file, then an older one whose months drop) must not move into the next year.
+        // The year the state moved to was wrong: go back one, for this line and the next.
+        if self.year >= year {
+            self.year = year - 1;
+        }
+        days_from_civil(i64::from(year - 1), mon, day) * 86_400 + secs_of_day - self.offset
     }
 }
 
@@ -407,6 +420,22 @@ mod tests {
         // a stray December line after January stays in 2024
         assert_eq!(t.resolve(12, 31, 86_399), dec);
         assert_eq!(t.resolve(1, 1, 1), jan + 1);
+    }
+
+    #[test]
+    fn never_in_the_future() {
+        // Reference 2026-12-02: November 2026 lines, then (an older file appended) March:
+        // the month drop must not make it March 2027.
+        let r = to_datetime(days_from_civil(2026, 12, 2) * 86_400);
+        let mut t = YearTracker::new(&YearHint::utc(r));
+        assert_eq!(t.resolve(11, 30, 0), days_from_civil(2026, 11, 30) * 86_400);
+        assert_eq!(t.resolve(3, 1, 0), days_from_civil(2026, 3, 1) * 86_400);
+        assert_eq!(t.resolve(3, 2, 0), days_from_civil(2026, 3, 2) * 86_400);
+        // and a genuine Dec -> Jan wrap still moves forward when the reference allows it
+        let r = to_datetime(days_from_civil(2027, 1, 2) * 86_400);
+        let mut t = YearTracker::new(&YearHint::utc(r));
+        assert_eq!(t.resolve(12, 31, 0), days_from_civil(2026, 12, 31) * 86_400);
+        assert_eq!(t.resolve(1, 1, 0), days_from_civil(2027, 1, 1) * 86_400);
     }
 
     #[test]

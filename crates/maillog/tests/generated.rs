@@ -144,8 +144,9 @@ fn since_until_and_grouping() {
         r.by_client.iter().map(|c| c.tls_handshake_failures).sum()
     };
     assert_eq!(total_failures, report.totals.tls_handshake_failures);
-    // whole-input line counts are not filtered
-    assert_eq!(serde_json::json!(report.lines), exp["lines"]);
+    // a windowed read of a plain file reads only the bisected byte range, not every line
+    assert!(report.lines > 0 && serde_json::json!(report.lines) != exp["lines"]);
+    assert!(report.lines < exp["lines"].as_u64().unwrap());
 }
 
 #[test]

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use pftls_maillog::{
-    analyze, around, guard_verdict, render_around, window_stats, window_stats_from_lines, LogQuery,
-    LogSource, WindowStats, YearHint,
+    analyze, around, decide, render_around, window_stats, window_stats_from_lines, DecisionRule,
+    LogQuery, LogSource, Outcome, RuleStatus, Verdict, WindowStats, YearHint,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -58,6 +58,10 @@ fn before_after(b: (u32, u32, u32), a: (u32, u32, u32)) -> (WindowStats, WindowS
     (stats(&lines, t0()), stats(&lines, change))
 }
 
+fn verdict(b: &WindowStats, a: &WindowStats) -> Verdict {
+    decide(b, a, &DecisionRule::default(), None, vec![])
+}
+
 #[test]
 fn window_stats_from_lines_counts_only_the_window() {
     let (b, a) = before_after((100, 2, 0), (30, 5, 7));
@@ -80,7 +84,7 @@ fn window_stats_from_lines_counts_only_the_window() {
 #[test]
 fn drop_rolls_back() {
     let (b, a) = before_after((100, 1, 0), (20, 0, 0));
-    let v = guard_verdict(&b, &a, 50.0, 10.0);
+    let v = verdict(&b, &a);
     assert!(v.rollback, "{v:?}");
     assert_eq!(v.evidence.drop_pct, Some(80.0));
     assert!(v.reasons[0].contains("dropped by 80.0%"), "{:?}", v.reasons);
@@ -89,7 +93,7 @@ fn drop_rolls_back() {
 #[test]
 fn no_drop_keeps() {
     let (b, a) = before_after((100, 3, 0), (95, 3, 0));
-    let v = guard_verdict(&b, &a, 50.0, 10.0);
+    let v = verdict(&b, &a);
     assert!(!v.rollback, "{v:?}");
     assert!(v.reasons.is_empty());
     let d = v.evidence.drop_pct.unwrap();
@@ -100,7 +104,7 @@ fn no_drop_keeps() {
 fn failure_rate_rise_rolls_back() {
     // Same message volume, but 530 refusals and handshake failures appear.
     let (b, a) = before_after((100, 1, 0), (100, 20, 20));
-    let v = guard_verdict(&b, &a, 50.0, 10.0);
+    let v = verdict(&b, &a);
     assert!(v.rollback, "{v:?}");
     let fa = v.evidence.failure_rate_after_pct.unwrap();
     assert!((fa - 40.0 * 100.0 / 140.0).abs() < 1e-9, "{fa}");
@@ -114,33 +118,35 @@ fn failure_rate_rise_rolls_back() {
 #[test]
 fn failure_rate_already_high_is_not_blamed() {
     let (b, a) = before_after((50, 50, 0), (50, 40, 0));
-    let v = guard_verdict(&b, &a, 50.0, 10.0);
-    assert!(!v.rollback, "{v:?}");
-    assert!(v.evidence.notes.iter().any(|n| n.contains("already")));
+    let v = verdict(&b, &a);
+    assert_eq!(v.verdict, Outcome::Keep, "{v:?}");
+    assert_eq!(v.evidence.failure_rule.status, RuleStatus::Passed);
+    assert!(v
+        .evidence
+        .failure_rule
+        .detail
+        .contains("not significantly above 50.0%"));
 }
 
 #[test]
-fn zero_baseline_has_no_basis() {
+fn zero_baseline_is_inconclusive() {
     let (b, a) = before_after((0, 0, 0), (0, 0, 0));
-    let v = guard_verdict(&b, &a, 50.0, 10.0);
+    let v = verdict(&b, &a);
     assert!(!v.rollback);
+    assert_eq!(v.verdict, Outcome::Inconclusive);
     assert_eq!(v.evidence.drop_pct, None);
-    assert!(v
-        .evidence
-        .notes
-        .iter()
-        .any(|n| n.contains("no basis for the drop rule")));
-    assert!(v
-        .evidence
-        .notes
-        .iter()
-        .any(|n| n.contains("no basis for the failure rule")));
+    assert_eq!(v.inconclusive.len(), 2, "{:?}", v.inconclusive);
+    assert!(v.inconclusive[0]
+        .starts_with("not enough mail for the drop rule: 0 accepted messages before, 0 after"));
+    assert!(v.inconclusive[1].starts_with("not enough mail for the failure rule: 0 failures"));
     // And a zero baseline followed by traffic is no drop either.
     let (b, a) = before_after((0, 0, 0), (10, 0, 0));
-    assert!(!guard_verdict(&b, &a, 50.0, 10.0).rollback);
-    let json = serde_json::to_value(guard_verdict(&b, &a, 50.0, 10.0)).unwrap();
+    assert!(!verdict(&b, &a).rollback);
+    let json = serde_json::to_value(verdict(&b, &a)).unwrap();
+    assert_eq!(json["verdict"], "inconclusive");
     assert_eq!(json["evidence"]["drop_pct"], serde_json::Value::Null);
     assert_eq!(json["evidence"]["before"]["from"], "2025-03-10T12:00:00Z");
+    assert_eq!(json["evidence"]["drop_rule"]["status"], "inconclusive");
 }
 
 #[test]

@@ -150,14 +150,17 @@ fn section_7_1_captured_smtpd() {
         .iter()
         .map(|(k, v)| (k.as_str(), *v))
         .collect();
+    // one sample line per category, the first seen
+    assert_eq!(r.failure_samples.len(), 3);
+    assert!(r.failure_samples["no shared cipher"].contains("no shared cipher"));
     assert_eq!(
         reasons,
         vec![
-            ("Connection reset by peer", 1),
-            ("lost connection", 1),
+            // `Connection reset by peer` and `lost connection`
+            ("lost connection", 2),
             ("no shared cipher", 3),
-            ("unsupported protocol", 1),
-            ("wrong version number", 2),
+            // `unsupported protocol` and 2 × `wrong version number`
+            ("unsupported or too low protocol", 3),
         ]
     );
     assert_eq!(r.tls_protocols.get("TLSv1.2"), Some(&1));

@@ -73,7 +73,10 @@ fn json_field_names_match_spec() {
     assert_eq!(j["last"], "2024-11-30T02:00:29Z");
     assert_eq!(j["totals"]["tls_handshake_failures"], 10);
     assert_eq!(j["totals"]["messages_accepted"], 20);
-    assert_eq!(j["failure_reasons"]["unsupported protocol"], 10);
+    assert_eq!(j["failure_reasons"]["unsupported or too low protocol"], 10);
+    assert!(j["failure_samples"]["unsupported or too low protocol"].is_string());
+    assert!(j["deliveries_by_transport"].is_object());
+    assert!(j["notes"].is_array());
     assert_eq!(j["by_client"][0]["client"], "h0.example[192.0.2.0]");
     assert_eq!(j["by_client"][0]["tls_handshake_failures"], 10);
     assert_eq!(j["by_domain"][0]["domain"], "dest0.example", "lower-cased");
@@ -86,7 +89,16 @@ fn json_field_names_match_spec() {
 
     let text = render_report(&r);
     assert!(text.contains("10 TLS handshake failures"), "{text}");
-    assert!(text.contains("unsupported protocol 10 (100.0%)"), "{text}");
+    assert!(
+        text.contains("unsupported or too low protocol 10 (100.0%)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "note: 0 TLS established: either no client used TLS, or smtpd_tls_loglevel is 0"
+        ),
+        "{text}"
+    );
     assert!(text.contains("h0.example[192.0.2.0]"), "{text}");
     assert!(text.contains("messages   ") && text.contains('█'), "{text}");
 }

@@ -216,6 +216,27 @@ pub struct GuardArgs {
     /// rises above PCT percent.
     #[arg(long, value_name = "PCT", default_value_t = 10.0)]
     pub max_failure_rate: f64,
+    /// After DURATION, wait at most this long for a log line past the after-window's end
+    /// (without one the log may be stale: the verdict is inconclusive).
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub guard_wait: String,
+    /// Evidence needed before a rollback (see docs/logs.md).
+    #[command(flatten)]
+    pub decision: DecisionArgs,
+}
+
+/// The guard's evidence thresholds (`apply --guard`, `rollback --if-drop`); see docs/logs.md.
+#[derive(Debug, Args, Clone)]
+pub struct DecisionArgs {
+    /// Accepted messages the before-window needs for the drop rule (fewer: inconclusive).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub min_messages: u64,
+    /// Inbound attempts the after-window needs for the failure rule (fewer: inconclusive).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub min_attempts: u64,
+    /// Confidence of the significance tests, percent (above 50, below 100).
+    #[arg(long, value_name = "PCT", default_value_t = 95.0)]
+    pub confidence: f64,
 }
 
 /// `rollback` options.
@@ -242,6 +263,9 @@ pub struct RollbackArgs {
     /// The change to judge: a snapshot id or a time (RFC 3339, YYYY-MM-DD HH:MM, or -2h).
     #[arg(long, value_name = "ID|TIME", allow_hyphen_values = true)]
     pub around: Option<String>,
+    /// Evidence needed before --if-drop rolls back (see docs/logs.md).
+    #[command(flatten)]
+    pub decision: DecisionArgs,
     /// Reload, retention and locking.
     #[command(flatten)]
     pub write: WriteArgs,

@@ -96,8 +96,15 @@ impl SavedPlan {
             )
             .map_err(saved_error)?;
         let policies = self.inner.current_policies().map_err(saved_error)?;
-        let plan = pftls_policy::make_plan(&files.main, &files.master, &policies, &env)
-            .map_err(|e| plan_error(e, &files))?;
+        // The same role-aware planner that made the plan (roles, pins, expectations).
+        let plan = host::plan::plan_documents(
+            &files.main,
+            &files.master,
+            &policies,
+            &env,
+            (&files.main_path, &files.master_path),
+        )
+        .map_err(|e| plan_error(e, &files))?;
         self.inner
             .check_rederived(&plan, &self.path)
             .map_err(saved_error)?;

@@ -208,6 +208,7 @@ fn guard_rolls_back_when_accepted_mail_stops() {
     assert!(stdout.contains("Guard: watched"), "{stdout}");
     assert!(stdout.contains("accepted messages"), "{stdout}");
     assert!(stdout.contains("dropped by 100.0%"), "{stdout}");
+    assert!(stdout.contains("Verdict: rollback."), "{stdout}");
     assert!(stdout.contains("ROLLED BACK"), "{stdout}");
     assert!(stdout.contains("Reload `true`: ok"), "{stdout}");
     // The apply snapshot and the rollback's snapshot of the applied state.
@@ -290,20 +291,165 @@ fn spread(from: DateTime<Utc>, secs: i64, n: u64, n0: u64) -> String {
         .collect()
 }
 
+/// Unrelated lines every `step` seconds over `[from, to)`: the log is being written.
+fn noise_every(from: DateTime<Utc>, to: DateTime<Utc>, step: i64) -> String {
+    let mut s = String::new();
+    let mut t = from;
+    let mut n = 0;
+    while t < to {
+        s.push_str(&noise(t, n));
+        t += chrono::Duration::seconds(step);
+        n += 1;
+    }
+    s
+}
+
+/// Lines of `parts` merged in time order (each part is time-ordered; lines start with an
+/// RFC 3339 timestamp of fixed width, so a string sort is a time sort).
+fn merged(parts: &[String]) -> String {
+    let mut lines: Vec<&str> = parts.iter().flat_map(|p| p.lines()).collect();
+    lines.sort_by(|a, b| a[..26].cmp(&b[..26]));
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// A whole second, `ago` before now.
+fn second_ago(ago: chrono::Duration) -> DateTime<Utc> {
+    let t = Utc::now() - ago;
+    DateTime::<Utc>::from_timestamp(t.timestamp(), 0).unwrap()
+}
+
+fn if_drop(s: &Sandbox, log: &Path, pct: &str, around: &str) -> (i32, serde_json::Value) {
+    s.json(&[
+        "rollback",
+        "--if-drop",
+        pct,
+        "--log",
+        log.to_str().unwrap(),
+        "--around",
+        around,
+    ])
+}
+
+/// Thin evidence on a quiet host (1 or 3 messages in the hour before a change, none in the
+/// hour after, the log alive throughout): inconclusive, the change stays.
 #[test]
-fn rollback_if_drop_restores_after_a_drop() {
+fn if_drop_on_thin_evidence_is_inconclusive() {
     let s = Sandbox::new(OVER);
-    let (original, applied_bytes, id, created) = applied(&s);
-    assert_ne!(original, applied_bytes);
-    // Traffic up to the change, none after it.
+    let (_, applied_bytes, _, _) = applied(&s);
+    let change = second_ago(chrono::Duration::hours(2));
+    let log = s.tmp.path().join("mail.log");
+    for n in [1u64, 3] {
+        let msgs = spread(change - chrono::Duration::minutes(10), 300, n, 0);
+        let alive = noise_every(change - chrono::Duration::hours(2), Utc::now(), 600);
+        std::fs::write(&log, merged(&[msgs, alive])).unwrap();
+        let (code, v) = if_drop(&s, &log, "50", &change.to_rfc3339());
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["changed"], false, "{v}");
+        let g = &v["guard"];
+        assert_eq!(g["verdict"], "inconclusive", "{g}");
+        assert_eq!(g["rollback"], false);
+        assert_eq!(g["windows"]["window_seconds"], 3600);
+        assert_eq!(g["windows"]["problem"], serde_json::Value::Null);
+        let e = &g["evidence"];
+        assert_eq!(e["before"]["messages_accepted"], n);
+        assert_eq!(e["after"]["messages_accepted"], 0);
+        assert_eq!(e["drop_rule"]["status"], "inconclusive");
+        assert_eq!(e["rule"]["min_messages"], 10);
+        assert_eq!(e["rule"]["confidence_pct"], 95.0);
+        assert_eq!(
+            g["inconclusive"][0],
+            format!(
+                "not enough mail for the drop rule: {n} accepted messages before, 0 after; at least 10 before are needed"
+            )
+        );
+        assert_eq!(s.main_cf(), applied_bytes, "the change stays");
+        // Even with the minimum count lowered, 3 → 0 is not significant at 95 %.
+        if n == 3 {
+            let (code, v) = s.json(&[
+                "rollback",
+                "--if-drop",
+                "50",
+                "--log",
+                log.to_str().unwrap(),
+                "--around",
+                &change.to_rfc3339(),
+                "--min-messages",
+                "1",
+            ]);
+            assert_eq!(code, 0, "{v}");
+            assert_eq!(v["guard"]["verdict"], "inconclusive", "{v}");
+            let why = v["guard"]["inconclusive"][0].as_str().unwrap();
+            assert!(
+                why.contains("even no message after would not show a drop"),
+                "{why}"
+            );
+            assert_eq!(s.main_cf(), applied_bytes);
+        }
+    }
+    // Text says the same.
+    let out = s.run(&[
+        "rollback",
+        "--if-drop",
+        "50",
+        "--log",
+        log.to_str().unwrap(),
+        "--around",
+        &change.to_rfc3339(),
+    ]);
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        t.contains("Verdict: inconclusive: not enough mail for the drop rule: 3 accepted messages before, 0 after"),
+        "{t}"
+    );
+}
+
+/// 60 messages in the half hour before, 2 in the half hour after: rolled back. The log starts
+/// 30 min before the change, so both windows are shortened to 30 min.
+#[test]
+fn if_drop_on_a_real_drop_rolls_back() {
+    let s = Sandbox::new(OVER);
+    let (original, _, _, _) = applied(&s);
+    let change = second_ago(chrono::Duration::hours(2));
+    let half = chrono::Duration::minutes(30);
+    let log = s.tmp.path().join("mail.log");
+    let text = merged(&[
+        spread(change - half, 1800, 60, 0),
+        spread(change, 1800, 2, 100),
+        noise_every(change - half, Utc::now(), 300),
+    ]);
+    std::fs::write(&log, text).unwrap();
+    let (code, v) = if_drop(&s, &log, "50", &change.to_rfc3339());
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["changed"], true, "{v}");
+    let g = &v["guard"];
+    assert_eq!(g["verdict"], "rollback", "{g}");
+    assert_eq!(g["windows"]["requested_seconds"], 3600);
+    assert_eq!(g["windows"]["window_seconds"], 1800);
+    let e = &g["evidence"];
+    assert_eq!(e["before"]["messages_accepted"], 60);
+    assert_eq!(e["after"]["messages_accepted"], 2);
+    assert_eq!(e["drop_rule"]["status"], "fired");
+    assert!(e["drop_rule"]["p_value"].as_f64().unwrap() < 1e-6, "{e}");
+    let r = g["reasons"][0].as_str().unwrap();
+    assert!(
+        r.starts_with("accepted messages dropped by 96.7% (120.0/h before, 4.0/h after; 60 accepted messages before, 2 after)"),
+        "{r}"
+    );
+    assert_eq!(s.main_cf(), original, "restored byte for byte");
+}
+
+/// A log that ends before the change (stale or the wrong file) is no evidence.
+#[test]
+fn if_drop_on_a_stale_log_is_inconclusive() {
+    let s = Sandbox::new(OVER);
+    let (_, applied_bytes, id, created) = applied(&s);
     let log = s.tmp.path().join("mail.log");
     std::fs::write(
         &log,
-        spread(created - chrono::Duration::seconds(30), 30, 300, 0),
+        spread(created - chrono::Duration::seconds(60), 50, 300, 0),
     )
     .unwrap();
-    // Let a few seconds pass after the change: the windows are as long as that.
-    while Utc::now() < created + chrono::Duration::seconds(3) {
+    while Utc::now() < created + chrono::Duration::seconds(2) {
         std::thread::sleep(Duration::from_millis(100));
     }
     let (code, v) = s.json(&[
@@ -314,20 +460,78 @@ fn rollback_if_drop_restores_after_a_drop() {
         log.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{v}");
-    assert_eq!(v["changed"], true, "{v}");
-    assert_eq!(v["to"], id.as_str());
-    assert_eq!(v["guard"]["rollback"], true);
-    assert!(v["guard"]["change_source"].as_str().unwrap().contains(&id));
+    assert_eq!(v["changed"], false, "{v}");
+    let g = &v["guard"];
+    assert_eq!(g["verdict"], "inconclusive", "{g}");
+    assert!(g["change_source"].as_str().unwrap().contains(&id));
+    let p = g["windows"]["problem"].as_str().unwrap();
     assert!(
-        v["guard"]["evidence"]["before"]["messages_accepted"]
+        p.contains("before the change") && p.contains("stale"),
+        "{p}"
+    );
+    assert!(
+        g["inconclusive"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("log does not cover the windows: the log ends at"),
+        "{g}"
+    );
+    assert_eq!(g["evidence"]["drop_rule"]["status"], "not_applied");
+    assert_eq!(s.main_cf(), applied_bytes, "the change stays");
+}
+
+#[test]
+fn if_drop_usage_errors_exit_64() {
+    let s = Sandbox::new(OVER);
+    let _ = applied(&s);
+    let log = s.tmp.path().join("mail.log");
+    std::fs::write(&log, "").unwrap();
+    for args in [
+        vec!["--if-drop", "150"],
+        vec!["--if-drop", "50", "--confidence", "100"],
+        vec!["--if-drop", "50", "--around", "yesterday-ish"],
+    ] {
+        let mut a = vec!["rollback", "--log", log.to_str().unwrap()];
+        a.extend(args.iter().copied());
+        let (code, v) = s.json(&a);
+        assert_eq!(code, 64, "{args:?}: {v}");
+        assert_eq!(v["error"]["kind"], "usage");
+    }
+}
+
+/// A live guard on a log nobody writes to: inconclusive after --guard-wait, the change stays.
+#[test]
+fn guard_on_a_stale_log_is_inconclusive() {
+    let s = Sandbox::new(OVER);
+    let main_before = s.main_cf();
+    let log = s.tmp.path().join("mail.log");
+    let now = Utc::now();
+    std::fs::write(
+        &log,
+        spread(now - chrono::Duration::seconds(60), 60, 600, 0),
+    )
+    .unwrap();
+    let mut args = guard_args(log.to_str().unwrap());
+    args[5] = "2s";
+    args.extend(["--guard-wait", "1s"]);
+    let (code, v) = s.json(&args);
+    assert_eq!(code, 0, "{v}");
+    let g = &v["guard"];
+    assert_eq!(g["verdict"], "inconclusive", "{g}");
+    assert_eq!(g["rolled_back"], false);
+    let why = g["inconclusive"][0].as_str().unwrap();
+    assert!(
+        why.starts_with("log does not cover the windows: the log's last line is at"),
+        "{why}"
+    );
+    assert!(
+        g["evidence"]["before"]["messages_accepted"]
             .as_u64()
             .unwrap()
-            > 0
+            > 0,
+        "{g}"
     );
-    assert_eq!(v["guard"]["evidence"]["after"]["messages_accepted"], 0);
-    let notes = v["guard"]["notes"].to_string();
-    assert!(notes.contains("last Postfix line"), "{notes}");
-    assert_eq!(s.main_cf(), original, "restored byte for byte");
+    assert_ne!(s.main_cf(), main_before, "the change stays");
 }
 
 #[test]
@@ -335,49 +539,55 @@ fn rollback_if_drop_keeps_the_change_without_a_drop() {
     let s = Sandbox::new(OVER);
     let (_, applied_bytes, _, _) = applied(&s);
     // A change two hours ago, judged on the hour before vs the hour after it.
-    let change = Utc::now() - chrono::Duration::hours(2);
-    let change = DateTime::<Utc>::from_timestamp(change.timestamp(), 0).unwrap();
+    let change = second_ago(chrono::Duration::hours(2));
     let log = s.tmp.path().join("mail.log");
     let hour = chrono::Duration::hours(1);
-    let text = spread(change - hour, 3600, 60, 0) + &spread(change, 3600, 58, 100);
+    let text = merged(&[
+        spread(change - hour, 3600, 60, 0),
+        spread(change, 3600, 58, 100),
+        noise_every(change - hour, Utc::now(), 600),
+    ]);
     std::fs::write(&log, text).unwrap();
     let when = change.to_rfc3339();
-    let args = [
+    let (code, v) = if_drop(&s, &log, "50", &when);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["changed"], false, "{v}");
+    let g = &v["guard"];
+    assert_eq!(g["verdict"], "keep", "{g}");
+    assert_eq!(g["windows"]["window_seconds"], 3600);
+    assert_eq!(g["evidence"]["before"]["messages_accepted"], 60);
+    assert_eq!(g["evidence"]["after"]["messages_accepted"], 58);
+    assert_eq!(g["evidence"]["drop_rule"]["status"], "passed");
+    assert_eq!(s.main_cf(), applied_bytes, "the change stays");
+    assert_eq!(s.snapshots().len(), 1);
+    // Text: the evidence and the decision.
+    let out = s.run(&[
         "rollback",
         "--if-drop",
         "50",
         "--log",
         log.to_str().unwrap(),
         "--around",
-        when.as_str(),
-    ];
-    let (code, v) = s.json(&args);
-    assert_eq!(code, 0, "{v}");
-    assert_eq!(v["changed"], false, "{v}");
-    assert_eq!(v["guard"]["rollback"], false);
-    assert_eq!(v["guard"]["window_seconds"], 3600);
-    assert_eq!(v["guard"]["evidence"]["before"]["messages_accepted"], 60);
-    assert_eq!(v["guard"]["evidence"]["after"]["messages_accepted"], 58);
-    assert_eq!(s.main_cf(), applied_bytes, "the change stays");
-    assert_eq!(s.snapshots().len(), 1);
-
-    // Text: the evidence and the decision.
-    let out = s.run(&args);
+        &when,
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let t = String::from_utf8_lossy(&out.stdout);
-    assert!(t.contains("No rollback: the change stays."), "{t}");
-    assert!(t.contains("drop 3.3%"), "{t}");
-
-    // The same log with a lower threshold than the 3.3 % drop: rolled back.
-    let (code, v) = s.json(&[
-        "rollback",
-        "--if-drop",
-        "2",
-        "--log",
-        log.to_str().unwrap(),
-        "--around",
-        when.as_str(),
+    assert!(t.contains("Verdict: keep; the change stays."), "{t}");
+    assert!(
+        t.contains("no significant drop of more than 50%: 60 accepted messages before, 58 after"),
+        "{t}"
+    );
+    // A 3 % fall is no evidence of a drop of more than 2 % either: 60 vs 58 is chance.
+    let (_, v) = if_drop(&s, &log, "2", &when);
+    assert_eq!(v["guard"]["verdict"], "keep", "{v}");
+    // A threshold of 0 (any drop) on a real fall: 60 → 20 rolls back.
+    let text = merged(&[
+        spread(change - hour, 3600, 60, 0),
+        spread(change, 3600, 20, 100),
+        noise_every(change - hour, Utc::now(), 600),
     ]);
+    std::fs::write(&log, text).unwrap();
+    let (code, v) = if_drop(&s, &log, "0", &when);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["changed"], true, "{v}");
     assert_ne!(s.main_cf(), applied_bytes);

@@ -385,7 +385,7 @@ fn bad_input_exits_1_naming_the_file() {
         "{err}"
     );
 
-    // Bad times and durations.
+    // Bad times and durations: usage errors, exit 64.
     let ok = tmp.path().join("ok.log");
     std::fs::write(
         &ok,
@@ -401,7 +401,7 @@ fn bad_input_exits_1_naming_the_file() {
         vec!["logs", ok, "--around", "later"],
     ] {
         let out = pftls(&args, None);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(64), "usage error: {args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.starts_with("pftls: error:"), "{args:?}: {err}");
     }
@@ -446,7 +446,7 @@ fn real_postfix_log_fixture_when_present() {
 #[test]
 fn stdin_once_only() {
     let out = pftls(&["logs", "-", "-"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(64), "a usage error");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pftls"))
         .args(["--format", "json", "logs", "-"])
         .stdin(Stdio::piped())
@@ -463,4 +463,93 @@ fn stdin_once_only() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["totals"]["messages_accepted"], 4);
     assert_eq!(v["totals"]["tls_established"], 4);
+}
+
+/// Counts on a real Postfix instance's log.
+#[path = "cli_logs/real_postfix.rs"]
+mod real_postfix;
+
+/// `logs --journal`: the real journalctl reads a real journal file written by
+/// systemd-journal-remote (this machine runs no journald), only Postfix's units count, and
+/// `--since` reaches journalctl.
+#[test]
+fn journal_via_real_journalctl() {
+    let remote = Path::new("/lib/systemd/systemd-journal-remote");
+    if !remote.exists()
+        || Command::new("journalctl")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and systemd-journal-remote/journalctl missing"
+        );
+        eprintln!("skipped: systemd-journal-remote or journalctl missing");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t0 = (Utc::now() - chrono::Duration::hours(2)).timestamp() * 1_000_000;
+    let entries = [
+        ("postfix@-.service", "postfix/smtpd", 101, "connect from a.example[192.0.2.1]"),
+        ("postfix@-.service", "postfix/smtpd", 101, "Anonymous TLS connection established from a.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"),
+        ("postfix@-.service", "postfix/cleanup", 102, "4QABCDEF01: message-id=<1@x>"),
+        ("postfix@-.service", "postfix/smtpd", 101, "disconnect from a.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7"),
+        // Another unit logging a Postfix-looking line: not read.
+        ("other.service", "postfix/smtpd", 300, "connect from b.example[192.0.2.2]"),
+        // An hour later, on postfix.service.
+        ("postfix.service", "postfix/smtpd", 201, "connect from c.example[192.0.2.3]"),
+    ];
+    let mut export = String::new();
+    for (i, (unit, ident, pid, msg)) in entries.iter().enumerate() {
+        let usec = t0 + i as i64 * 1_000_000 + if i == 5 { 3_600_000_000 } else { 0 };
+        export.push_str(&format!(
+            "__CURSOR=s=0;i={i}\n__REALTIME_TIMESTAMP={usec}\n__MONOTONIC_TIMESTAMP={i}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=mx\nSYSLOG_IDENTIFIER={ident}\n_PID={pid}\n_SYSTEMD_UNIT={unit}\nPRIORITY=6\nMESSAGE={msg}\n\n"
+        ));
+    }
+    let journal = tmp.path().join("postfix.journal");
+    let mut child = Command::new(remote)
+        .arg("-o")
+        .arg(&journal)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(export.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let j = journal.to_str().unwrap();
+    let (code, r) = logs_json(&["--journal", "--journal-file", j], None);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["totals"]["connections"], 2, "{r}");
+    assert_eq!(r["totals"]["tls_established"], 1);
+    assert_eq!(r["totals"]["messages_accepted"], 1);
+    assert_eq!(r["lines"], 5, "the other unit's entry is not read");
+    // --since is applied (by journalctl and the analyser): only the later entry.
+    let since = Utc::now() - chrono::Duration::minutes(90);
+    let (code, r) = logs_json(
+        &[
+            "--journal",
+            "--journal-file",
+            j,
+            "--since",
+            &since.to_rfc3339(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["totals"]["connections"], 1, "{r}");
+    assert_eq!(r["lines"], 1, "journalctl itself windowed the read");
+    // A journal file that does not exist: journalctl's error, exit 1.
+    let (code, r) = logs_json(
+        &["--journal", "--journal-file", "/nonexistent/x.journal"],
+        None,
+    );
+    assert_eq!(code, 1, "{r}");
 }

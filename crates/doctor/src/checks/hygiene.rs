@@ -60,8 +60,10 @@ fn loglevel(cx: &Cx<'_>, out: &mut Vec<Draft>) {
             format!("{scope} smtpd_tls_loglevel"),
             loc,
             format!(
-                "smtpd_tls_loglevel = {} ({shown}) on port 25 ({}): TLS handshake failures and the protocols/ciphers \
-                 senders use are not logged, so a TLS change that locks senders out goes unnoticed.",
+                "smtpd_tls_loglevel = {} ({shown}) on port 25 ({}): Postfix does not log the `TLS connection \
+                 established` lines, so which senders use TLS and with which protocols and ciphers is not \
+                 logged (handshake failures, `SSL_accept error` and `TLS library problem`, are logged at every \
+                 level); the TLS mix cannot be measured before a change or compared after it.",
                 if v.is_empty() { "0".to_string() } else { e.value.trim().to_string() },
                 p25.describe()
             ),

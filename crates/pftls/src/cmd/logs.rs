@@ -1,26 +1,24 @@
 //! `pftls logs`: mail-log analytics (totals, TLS failures, protocol mix, 530 refusals, volume per
 //! time bucket) and, with `--around`, the before/after comparison of a change.
 //!
-//! Also home of the time and duration arguments shared with `apply --guard` and
-//! `rollback --if-drop` ([`parse_time`], [`parse_duration`], [`resolve_change`]).
+//! Also home of the argument wrappers shared with `apply --guard` and `rollback --if-drop`
+//! ([`parse_time_arg`], [`parse_duration_arg`], [`resolve_change`]); the grammar itself is
+//! [`pftls_maillog::parse_time`] / [`pftls_maillog::parse_duration`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use pftls_maillog::{LogError, LogQuery, LogSource, YearHint};
+use pftls_maillog::{parse_duration, parse_time, LogError, LogQuery, LogSource, YearHint};
 use pftls_txn::SnapshotStore;
 
 use crate::cli::Format;
 use crate::cmd::apply::txn_error;
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::output::{bold, print_json};
 
-/// Longest accepted duration (`--bucket`, `--window`, `--guard`): a year, so that the time
-/// arithmetic cannot overflow and every wait stays bounded.
-pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
 /// Series buckets on each side of the change with `--around` when `--bucket` is not given.
 pub const AROUND_BUCKETS_PER_SIDE: u64 = 12;
 
@@ -32,8 +30,16 @@ a snapshot-id-like YYYYMMDDTHHMMSSZ, `now`, or relative to now (-2h, -90m, -1h30
 DURATION is 90s, 10m, 1h, 2d, 1h30m or plain seconds.")]
 pub struct LogsArgs {
     /// Mail logs, read in order (plain or gzip, detected by content; `-` for stdin).
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "journal", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Read Postfix's entries from the systemd journal (runs `journalctl -u postfix.service
+    /// -u 'postfix@*.service' -o short-iso-precise`), for hosts without a maillog file.
+    #[arg(long, conflicts_with = "files")]
+    pub journal: bool,
+    /// With --journal: read this journal file (`journalctl --file`) instead of the system
+    /// journal.
+    #[arg(long, value_name = "FILE", requires = "journal")]
+    pub journal_file: Option<PathBuf>,
     /// Only count events at or after T.
     #[arg(
         long,
@@ -89,7 +95,6 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> CliResult<i32> {
     if bucket.is_some_and(|b| b.as_secs() == 0) {
         return Err(bad_arg("--bucket must be at least 1s"));
     }
-    let sources = open_sources(&args.files)?;
     let hint = YearHint::now();
 
     if let Some(around) = &args.around {
@@ -108,6 +113,7 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> CliResult<i32> {
         }
         // The window is a whole number of buckets, so the change falls on a bucket boundary.
         let w = chrono::Duration::seconds(secs_i64(per_side * bucket_secs)?);
+        let sources = sources_of(args, Some(change.time - w), Some(change.time + w))?;
         let query = LogQuery {
             since: Some(change.time - w),
             until: Some(change.time + w),
@@ -155,6 +161,7 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> CliResult<i32> {
         .as_deref()
         .map(|s| parse_time_arg("--until", s, now))
         .transpose()?;
+    let sources = sources_of(args, since, until)?;
     let query = LogQuery {
         since,
         until,
@@ -188,7 +195,28 @@ fn by_of(by: Option<ByArg>) -> pftls_maillog::By {
     }
 }
 
+/// The inputs: the files, or journalctl's output for `[since, until)`.
+fn sources_of(
+    args: &LogsArgs,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> CliResult<Vec<LogSource>> {
+    if !args.journal {
+        return open_sources(&args.files);
+    }
+    let q = pftls_maillog::JournalQuery {
+        since,
+        until,
+        file: args.journal_file.clone(),
+        program: None,
+    };
+    Ok(vec![pftls_maillog::journal_source(&q).map_err(log_error)?])
+}
+
 fn files_label(files: &[PathBuf]) -> String {
+    if files.is_empty() {
+        return "(systemd journal)".to_string();
+    }
     files
         .iter()
         .map(|p| p.display().to_string())
@@ -217,13 +245,19 @@ pub fn log_error(e: LogError) -> CliError {
             let line = usize::try_from(*line).ok();
             CliError::new("io", e.to_string()).at(path.display().to_string(), line)
         }
-        LogError::Query(_) => CliError::new("usage", e.to_string()),
+        LogError::Query(_) => usage(e.to_string()),
     }
 }
 
-/// A bad argument value (a time, a duration): exit 1, like any other bad input.
+/// A usage error (a bad option value: a time, a duration, a percentage): exit 64.
+pub fn usage(msg: impl Into<String>) -> CliError {
+    let mut e = CliError::new("usage", msg);
+    e.exit = EXIT_USAGE;
+    e
+}
+
 fn bad_arg(msg: impl Into<String>) -> CliError {
-    CliError::new("usage", msg)
+    usage(msg)
 }
 
 fn secs_i64(secs: u64) -> CliResult<i64> {
@@ -238,103 +272,6 @@ pub fn parse_duration_arg(option: &str, s: &str) -> CliResult<Duration> {
 /// [`parse_time`] with the option name in the error.
 pub fn parse_time_arg(option: &str, s: &str, now: DateTime<Utc>) -> CliResult<DateTime<Utc>> {
     parse_time(s, now).map_err(|e| bad_arg(format!("{option} {s:?}: {e}")))
-}
-
-/// Parses a duration: `90s`, `10m`, `1h`, `2d`, `1h30m`, or plain seconds (`300`).
-/// At most [`MAX_DURATION`]; zero is accepted (callers that need more say so).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration (expected e.g. 90s, 10m, 1h)".into());
-    }
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        let n: u64 = s.parse().map_err(|_| "number too large".to_string())?;
-        return check_max(n);
-    }
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit: u64 = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => {
-                return Err(format!(
-                    "unknown unit {c:?} (use s, m, h or d, e.g. 90s, 10m, 1h)"
-                ))
-            }
-        };
-        if digits.is_empty() {
-            return Err(format!("unit {c:?} without a number before it"));
-        }
-        let n: u64 = digits.parse().map_err(|_| "number too large".to_string())?;
-        digits.clear();
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| "duration too long".to_string())?;
-    }
-    if !digits.is_empty() {
-        return Err(format!(
-            "number {digits} without a unit at the end (use e.g. 1h30m)"
-        ));
-    }
-    check_max(total)
-}
-
-fn check_max(secs: u64) -> Result<Duration, String> {
-    let d = Duration::from_secs(secs);
-    if d > MAX_DURATION {
-        return Err(format!(
-            "longer than the maximum of {} days",
-            MAX_DURATION.as_secs() / 86_400
-        ));
-    }
-    Ok(d)
-}
-
-/// Parses a time: RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]` (also with `T`; UTC), `YYYYMMDDTHHMMSSZ`
-/// (a snapshot id's form), `now`, or relative to `now` (`-2h`, `-1h30m`, `-90s`).
-pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("now") {
-        return Ok(now);
-    }
-    if let Some(rel) = s.strip_prefix('-') {
-        let d = parse_duration(rel)?;
-        let d = chrono::Duration::from_std(d).map_err(|_| "duration too long".to_string())?;
-        return now
-            .checked_sub_signed(d)
-            .ok_or_else(|| "time out of range".to_string());
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-        "%Y%m%dT%H%M%SZ",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Ok(t.and_utc());
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
-        }
-    }
-    Err(
-        "not a time (expected RFC 3339, YYYY-MM-DD[ HH:MM[:SS]] in UTC, or relative like -2h)"
-            .into(),
-    )
 }
 
 /// A change time and where it came from.
@@ -395,57 +332,4 @@ pub fn snapshot_time(store: &SnapshotStore, id: &str) -> CliResult<ChangeTime> {
         ),
         snapshot: Some(id.to_string()),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap()
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
-        assert_eq!(parse_duration("300"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        for bad in [
-            "",
-            "h",
-            "10x",
-            "1h30",
-            "-5s",
-            "99999999999999999999",
-            "400d",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} must be rejected");
-        }
-    }
-
-    #[test]
-    fn times() {
-        let t = |s| parse_time(s, now()).map(|t| t.to_rfc3339());
-        assert_eq!(
-            t("2026-11-30T09:00:00+01:00").unwrap(),
-            "2026-11-30T08:00:00+00:00"
-        );
-        assert_eq!(t("2026-11-30 08:01").unwrap(), "2026-11-30T08:01:00+00:00");
-        assert_eq!(
-            t("2026-11-30 08:01:02").unwrap(),
-            "2026-11-30T08:01:02+00:00"
-        );
-        assert_eq!(t("2026-11-30").unwrap(), "2026-11-30T00:00:00+00:00");
-        assert_eq!(t("20261130T080102Z").unwrap(), "2026-11-30T08:01:02+00:00");
-        assert_eq!(t("-2h").unwrap(), "2026-11-30T10:00:00+00:00");
-        assert_eq!(t("now").unwrap(), "2026-11-30T12:00:00+00:00");
-        for bad in ["yesterday", "2026-13-01", "2026-11-30 25:00", "-2x", ""] {
-            assert!(t(bad).is_err(), "{bad:?} must be rejected");
-        }
-    }
 }
