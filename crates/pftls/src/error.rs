@@ -21,6 +21,9 @@ pub struct CliError {
     pub line: Option<usize>,
     /// Process exit code.
     pub exit: i32,
+    /// Did-you-mean candidates (policy names, subcommands), best first; omitted from JSON when
+    /// empty.
+    pub suggestions: Vec<String>,
 }
 
 impl CliError {
@@ -32,6 +35,7 @@ impl CliError {
             file: None,
             line: None,
             exit: EXIT_ERROR,
+            suggestions: Vec::new(),
         }
     }
 
@@ -42,14 +46,25 @@ impl CliError {
         self
     }
 
-    /// JSON form: `{kind, message, file, line}`.
+    /// A usage error (exit 64).
+    pub fn usage(message: impl Into<String>) -> Self {
+        let mut e = CliError::new("usage", message);
+        e.exit = EXIT_USAGE;
+        e
+    }
+
+    /// JSON form: `{kind, message, file, line}` and `suggestions` when there are any.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "kind": self.kind,
             "message": self.message,
             "file": self.file,
             "line": self.line,
-        })
+        });
+        if !self.suggestions.is_empty() {
+            v["suggestions"] = serde_json::json!(self.suggestions);
+        }
+        v
     }
 }
 

@@ -9,6 +9,7 @@ pub mod locate;
 pub mod plan;
 pub mod policy;
 pub mod role;
+pub mod suggest;
 pub mod validate;
 pub mod values;
 pub mod version;

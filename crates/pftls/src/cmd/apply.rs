@@ -85,13 +85,29 @@ pub fn load_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Vec<Policy>> {
     let search = ctx.policy_search();
     specs
         .iter()
-        .map(|s| search.load(s).map_err(policy_load_error))
+        .map(|s| search.load(s).map_err(|e| policy_load_error(&search, e)))
         .collect()
 }
 
-fn policy_load_error(e: pftls_policy::policy::LoadError) -> CliError {
+/// Maps a policy that cannot be loaded to the user's report; a name that is not found gets a
+/// did-you-mean from the names the search knows.
+pub fn policy_load_error(
+    search: &pftls_policy::PolicySearch,
+    e: pftls_policy::policy::LoadError,
+) -> CliError {
+    use pftls_policy::policy::LoadError;
     match e {
-        pftls_policy::policy::LoadError::Invalid(errs) => policy_errors(&errs),
+        LoadError::Invalid(errs) => policy_errors(&errs),
+        LoadError::NotFound { ref name, .. } => {
+            let suggestions = search.suggest(name);
+            let mut msg = e.to_string();
+            if let Some(best) = suggestions.first() {
+                msg = format!("{msg}; did you mean {best:?}?");
+            }
+            let mut err = CliError::new("policy", msg);
+            err.suggestions = suggestions;
+            err
+        }
         other => CliError::new("policy", other.to_string()),
     }
 }
@@ -128,9 +144,14 @@ pub fn plan_error(e: PlanError, files: &ConfigFiles) -> CliError {
 
 /// Reads the config and plans the given policies.
 pub fn plan_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Planned> {
-    let host = ctx.host()?;
     let policies = load_policies(ctx, specs)?;
-    let plan = host::plan::plan(host, &policies).map_err(|e| plan_error(e, &host.files))?;
+    plan_loaded(ctx, &policies)
+}
+
+/// Plans policies that are already in memory (loaded by `-p`, or built by `pftls set`).
+pub fn plan_loaded(ctx: &Ctx, policies: &[Policy]) -> CliResult<Planned> {
+    let host = ctx.host()?;
+    let plan = host::plan::plan(host, policies).map_err(|e| plan_error(e, &host.files))?;
     Ok(Planned {
         plan,
         files: host.files.clone(),
@@ -157,7 +178,26 @@ pub fn run_plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<i32> {
 
 /// `pftls apply`.
 pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
-    if args.plan.is_none() && args.policy.policies.is_empty() {
+    run_apply_with(ctx, args, None)
+}
+
+/// Plans what apply works on: the policies given in memory (`pftls set`), a saved plan, or `-p`.
+fn planned_for(
+    ctx: &Ctx,
+    args: &ApplyArgs,
+    inline: Option<&[Policy]>,
+    dry_run: bool,
+) -> CliResult<Planned> {
+    match (inline, &args.plan) {
+        (Some(policies), _) => plan_loaded(ctx, policies),
+        (None, Some(path)) => SavedPlan::load(path)?.into_planned(ctx, dry_run),
+        (None, None) => plan_policies(ctx, &args.policy.policies),
+    }
+}
+
+/// The one apply path: `pftls apply`, and `pftls set` with its in-memory policy (`inline`).
+pub fn run_apply_with(ctx: &Ctx, args: &ApplyArgs, inline: Option<&[Policy]>) -> CliResult<i32> {
+    if inline.is_none() && args.plan.is_none() && args.policy.policies.is_empty() {
         let mut e = CliError::new("usage", "apply needs -p POLICY or --plan FILE");
         e.exit = crate::error::EXIT_USAGE;
         return Err(e);
@@ -166,10 +206,7 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     crate::guard::preflight(&args.guard)?;
     if args.dry_run {
         // Exactly what the real run would do, with no lock, no snapshot and no write.
-        let mut planned = match &args.plan {
-            Some(path) => SavedPlan::load(path)?.into_planned(ctx, true)?,
-            None => plan_policies(ctx, &args.policy.policies)?,
-        };
+        let mut planned = planned_for(ctx, args, inline, true)?;
         annotate(ctx, &mut planned, !args.policy.no_impact)?;
         report(ctx, &planned, true, None, None)?;
         return Ok(change_exit(ctx, planned.plan.changed()));
@@ -178,10 +215,7 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     let lock = pftls_txn::lock_config_dir(&ctx.config_dir, args.write.lock_timeout())
         .map_err(txn_error)?;
     // Planned under the lock, so that concurrent runs serialise on fresh input.
-    let planned = match &args.plan {
-        Some(path) => SavedPlan::load(path)?.into_planned(ctx, false)?,
-        None => plan_policies(ctx, &args.policy.policies)?,
-    };
+    let planned = planned_for(ctx, args, inline, false)?;
     if !planned.plan.changed() {
         report(ctx, &planned, false, None, None)?;
         return Ok(0);

@@ -3,7 +3,7 @@
 use crate::cli::{Format, PoliciesCmd};
 use crate::cmd::apply::plan_error;
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::output::print_json;
 
 /// Runs a `policies` subcommand.
@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
         PoliciesCmd::Show { name } => {
             let p = search
                 .load(name)
-                .map_err(|e| CliError::new("policy", e.to_string()))?;
+                .map_err(|e| crate::cmd::apply::policy_load_error(&search, e))?;
             match ctx.format {
                 Format::Json => print_json(
                     &serde_json::json!({"name": p.name, "source": p.file_name(), "description": p.description, "yaml": p.text}),
