@@ -110,20 +110,30 @@ impl Table {
         if ncols == 0 {
             return String::new();
         }
-        // A column other than the last may take at most this much, so that the last column
-        // keeps room to be read.
-        let cap = (width.saturating_sub(self.indent) / (ncols + 1)).max(8);
-        let widths: Vec<usize> = (0..ncols.saturating_sub(1))
+        // Columns other than the last take their widest cell, but together at most three
+        // fifths of the line, so that the last column keeps room to be read: the widest column
+        // gives way first, and a cell wider than its column goes on a line of its own.
+        let mut widths: Vec<usize> = (0..ncols.saturating_sub(1))
             .map(|c| {
                 self.rows
                     .iter()
                     .filter(|r| c + 1 < r.len())
                     .filter_map(|r| r.get(c))
-                    .map(|cell| len(cell).min(cap))
+                    .map(|cell| len(cell))
                     .max()
                     .unwrap_or(0)
             })
             .collect();
+        let budget = (width * 3 / 5).saturating_sub(self.indent + 2 * widths.len());
+        while widths.iter().sum::<usize>() > budget {
+            let Some(widest) = (0..widths.len()).max_by_key(|&i| widths[i]) else {
+                break;
+            };
+            if widths[widest] <= 8 {
+                break;
+            }
+            widths[widest] -= 1;
+        }
         let mut out = String::new();
         for r in &self.rows {
             let mut line = " ".repeat(self.indent);

@@ -417,76 +417,128 @@ pub fn report(
 ) -> CliResult<()> {
     let plan = &planned.plan;
     let (file_entries, changed, warnings) = report_parts(planned, commit);
+    // What would apply this plan, for a plan or dry run that would change something.
+    let next = (commit.is_none() && changed && saved_to.is_none())
+        .then(|| crate::output::apply_command(&ctx.invocation, ctx.command))
+        .flatten();
     match ctx.format {
         Format::Json => {
-            print_json(&report_json(planned, dry_run, commit, saved_to));
+            let mut v = report_json(planned, dry_run, commit, saved_to);
+            if let Some(cmd) = &next {
+                v["apply_command"] = serde_json::json!(cmd);
+            }
+            print_json(&v);
         }
         Format::Text => {
-            let title = match (commit.is_some(), dry_run) {
-                (true, _) => "apply",
-                (false, true) => "plan",
-                (false, false) => "apply",
+            let width = crate::text::width();
+            let command = if ctx.command.is_empty() {
+                "apply"
+            } else {
+                ctx.command
+            };
+            let title = if commit.is_none() && dry_run && command != "plan" {
+                format!("pftls {command} dry run")
+            } else {
+                format!("pftls {command}")
             };
             if !ctx.quiet {
-                println!(
-                    "{} {} — Postfix {}, {}; policies: {}",
-                    bold(&format!("pftls {title}"), ctx.color),
+                let head = format!(
+                    "{} — Postfix {}, {}; policies: {}",
                     ctx.config_dir.display(),
                     planned.version,
                     planned.crypto_source,
                     plan.policies.join(", ")
                 );
+                println!(
+                    "{}",
+                    crate::text::wrap(&head, width, &format!("{} ", bold(&title, ctx.color)), 2)
+                );
             }
-            for (p, b, a) in file_entries {
-                let d = unified_diff(&p, b, a);
-                if !d.is_empty() {
-                    print!("{}", if ctx.color { colorize_diff(&d) } else { d });
+            if ctx.verbose {
+                if let Ok(host) = ctx.host() {
+                    println!("\n{}", bold("Listeners:", ctx.color));
+                    for l in crate::output::topology_lines(host) {
+                        println!("{l}");
+                    }
+                }
+            }
+            if !ctx.quiet {
+                for (p, b, a) in file_entries {
+                    let d = unified_diff(&p, b, a);
+                    if !d.is_empty() {
+                        print!("{}", if ctx.color { colorize_diff(&d) } else { d });
+                    }
                 }
             }
             if !plan.changes.is_empty() {
-                println!("\n{}", bold("Parameters:", ctx.color));
-                for c in &plan.changes {
-                    println!(
-                        "  {:<16} {:<36} {} -> {}   [{}]",
-                        c.scope,
-                        c.name,
-                        or_unset(&c.before),
-                        or_unset(&c.after),
-                        c.policy
-                    );
+                if !ctx.quiet {
+                    println!("\n{}", bold("Parameters:", ctx.color));
                 }
+                let mut t = crate::text::Table::new(2);
+                for c in &plan.changes {
+                    t.row([
+                        c.scope.to_string(),
+                        c.name.clone(),
+                        format!(
+                            "{} -> {}  [{}]",
+                            crate::text::one_line(&or_unset(&c.before)),
+                            crate::text::one_line(&or_unset(&c.after)),
+                            c.policy
+                        ),
+                    ]);
+                }
+                print!("{}", t.render(width));
             }
             if !plan.resolutions.is_empty() && ctx.verbose {
                 println!("\n{}", bold("Resolved values:", ctx.color));
+                let mut t = crate::text::Table::new(2);
                 for r in &plan.resolutions {
-                    println!(
-                        "  {} {} = {}   ({})",
-                        r.scope,
-                        r.name,
-                        or_unset(&r.value),
-                        r.why
-                    );
+                    t.row([
+                        r.scope.to_string(),
+                        r.name.clone(),
+                        format!(
+                            "= {}  ({})",
+                            crate::text::one_line(&or_unset(&r.value)),
+                            r.why
+                        ),
+                    ]);
+                }
+                print!("{}", t.render(width));
+            }
+            if ctx.verbose && commit.is_some() {
+                println!("\n{}", bold("Validation:", ctx.color));
+                println!("  candidate main.cf and master.cf parsed by pftls");
+                println!("  postconf -n and -M run on a copy of the candidate (when installed)");
+                println!(
+                    "  files compared with what was planned on, under the lock, before the renames"
+                );
+            }
+            if !ctx.quiet {
+                if let Some(i) = &planned.impact {
+                    print!("{}", i.render_text(ctx.color));
                 }
             }
-            if let Some(i) = &planned.impact {
-                print!("{}", i.render_text(ctx.color));
-            }
-            if !planned.fixed.is_empty() || !planned.introduced.is_empty() {
+            let show_fixed = !ctx.quiet && !planned.fixed.is_empty();
+            if show_fixed || !planned.introduced.is_empty() {
                 println!("\n{}", bold("Findings:", ctx.color));
-                for f in &planned.fixed {
-                    println!(
-                        "  fixed       {} {} {}",
-                        f.id,
-                        f.subject,
-                        first_sentence(&f.message)
-                    );
+                if show_fixed {
+                    for f in &planned.fixed {
+                        let first = format!("  fixed       {} {} ", f.id, f.subject);
+                        println!(
+                            "{}",
+                            crate::text::wrap(first_sentence(&f.message), width, &first, 14)
+                        );
+                    }
                 }
                 for f in &planned.introduced {
-                    println!(
-                        "  introduced  {} {} {}",
+                    let first = format!(
+                        "  introduced  {} {} ",
                         severity(f.severity.as_str(), ctx.color),
-                        f.id,
-                        first_sentence(&f.message)
+                        f.id
+                    );
+                    println!(
+                        "{}",
+                        crate::text::wrap(first_sentence(&f.message), width, &first, 14)
                     );
                 }
             }
@@ -494,7 +546,7 @@ pub fn report(
                 println!("note: master.cf does not define {s}: its settings were skipped");
             }
             for w in &warnings {
-                eprintln!("warning: {w}");
+                eprintln!("{}", crate::text::wrap(w, width, "warning: ", 9));
             }
             match commit {
                 Some(c) => {
@@ -512,18 +564,24 @@ pub fn report(
                             if r.ok { "ok" } else { "FAILED" }
                         );
                     }
-                    println!(
-                        "{}",
-                        if c.changed {
-                            "Applied."
-                        } else {
-                            "Nothing to change."
-                        }
-                    );
+                    if !ctx.quiet || c.changed {
+                        println!(
+                            "{}",
+                            if c.changed {
+                                "Applied."
+                            } else {
+                                "Nothing to change."
+                            }
+                        );
+                    }
                 }
-                None if !changed => println!(
-                    "\nNothing to change: the configuration already satisfies the policies."
-                ),
+                None if !changed => {
+                    if !ctx.quiet {
+                        println!(
+                            "\nNothing to change: the configuration already satisfies the policies."
+                        )
+                    }
+                }
                 None => {
                     if let Some(p) = saved_to {
                         println!(
@@ -531,8 +589,15 @@ pub fn report(
                             p.display(),
                             p.display()
                         );
-                    } else if dry_run {
-                        println!("\nDry run: nothing was written.");
+                    } else {
+                        if dry_run && command != "plan" {
+                            println!("\nDry run: nothing was written.");
+                        } else {
+                            println!();
+                        }
+                        if let Some(cmd) = &next {
+                            println!("Apply it with: {cmd}");
+                        }
                     }
                 }
             }

@@ -71,6 +71,29 @@ pub fn run(ctx: &Ctx, args: &SetArgs) -> CliResult<i32> {
         ..Default::default()
     };
     crate::cmd::apply::run_apply_with(ctx, &apply, Some(std::slice::from_ref(&policy)))
+        .map_err(without_generated_positions)
+}
+
+/// Errors about the in-memory policy carry positions in its generated text, which mean nothing
+/// to the user: they are dropped (each message names the parameter or service itself).
+fn without_generated_positions(mut e: CliError) -> CliError {
+    if e.file.as_deref() != Some(ORIGIN) {
+        return e;
+    }
+    let prefix = format!("{ORIGIN}:");
+    e.message = e
+        .message
+        .lines()
+        .map(|l| match l.strip_prefix(&prefix) {
+            // "LINE:COLUMN: message"
+            Some(rest) => rest.splitn(3, ':').nth(2).unwrap_or(rest).trim_start(),
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    e.file = None;
+    e.line = None;
+    e
 }
 
 /// Parses the assignments and removals; malformed ones are usage errors.
