@@ -132,15 +132,29 @@ fn invalid_values_and_names_are_refused_with_nothing_written() {
             "did you mean \"smtpd_tls_security_level\"",
         ),
         (
-            &["set", "-s", "submission/inet", "smtpd_tls_security_level=encrypt"],
+            &[
+                "set",
+                "-s",
+                "submission/inet",
+                "smtpd_tls_security_level=encrypt",
+            ],
             1,
             "submission/inet",
         ),
         (&["set", "smtpd_tls_loglevel"], 64, "NAME=VALUE"),
         (&["set"], 64, "NAME=VALUE"),
-        (&["set", "-s", "smtp", "smtpd_tls_loglevel=1"], 64, "SERVICE/TYPE"),
         (
-            &["set", "smtpd_tls_loglevel=1", "--unset", "smtpd_tls_loglevel"],
+            &["set", "-s", "smtp", "smtpd_tls_loglevel=1"],
+            64,
+            "SERVICE/TYPE",
+        ),
+        (
+            &[
+                "set",
+                "smtpd_tls_loglevel=1",
+                "--unset",
+                "smtpd_tls_loglevel",
+            ],
             64,
             "twice",
         ),
@@ -184,5 +198,8 @@ fn dry_run_writes_nothing_and_ends_with_the_command_that_applies_it() {
     let last = text.lines().last().unwrap();
     let cmd = last.strip_prefix("Apply it with: ").expect(last);
     assert!(!cmd.contains("--dry-run"), "{cmd}");
-    assert!(cmd.ends_with("set smtpd_tls_loglevel=1 --no-impact"), "{cmd}");
+    assert!(
+        cmd.ends_with("set smtpd_tls_loglevel=1 --no-impact"),
+        "{cmd}"
+    );
 }
