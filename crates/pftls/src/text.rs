@@ -79,6 +79,8 @@ pub fn wrap(text: &str, width: usize, first: &str, indent: usize) -> String {
 pub struct Table {
     rows: Vec<Vec<String>>,
     indent: usize,
+    /// Share of the line the columns before the last may take together (numerator, denominator).
+    share: (usize, usize),
 }
 
 impl Table {
@@ -87,7 +89,14 @@ impl Table {
         Table {
             rows: Vec::new(),
             indent,
+            share: (3, 5),
         }
+    }
+
+    /// Lets the columns before the last take up to `num/den` of the line (default 3/5).
+    pub fn max_share(mut self, num: usize, den: usize) -> Table {
+        self.share = (num, den.max(1));
+        self
     }
 
     /// Adds a row.
@@ -110,8 +119,8 @@ impl Table {
         if ncols == 0 {
             return String::new();
         }
-        // Columns other than the last take their widest cell, but together at most three
-        // fifths of the line, so that the last column keeps room to be read: the widest column
+        // Columns other than the last take their widest cell, but together at most their share
+        // of the line (3/5 unless set), so that the last column keeps room to be read: the widest column
         // gives way first, and a cell wider than its column goes on a line of its own.
         let mut widths: Vec<usize> = (0..ncols.saturating_sub(1))
             .map(|c| {
@@ -124,7 +133,8 @@ impl Table {
                     .unwrap_or(0)
             })
             .collect();
-        let budget = (width * 3 / 5).saturating_sub(self.indent + 2 * widths.len());
+        let budget =
+            (width * self.share.0 / self.share.1).saturating_sub(self.indent + 2 * widths.len());
         while widths.iter().sum::<usize>() > budget {
             let Some(widest) = (0..widths.len()).max_by_key(|&i| widths[i]) else {
                 break;

@@ -34,8 +34,18 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         let preview =
             pftls_txn::preview_restore(&store, &id, &ctx.config_dir).map_err(txn_error)?;
         let changed = preview.iter().any(|p| p.changed);
+        // The exact command that restores what this dry run showed: pinned to the snapshot,
+        // so that a later apply does not change what it restores.
+        let next = changed
+            .then(|| crate::output::apply_command(&ctx.invocation, "rollback"))
+            .flatten()
+            .map(|c| match &args.to {
+                Some(_) => c,
+                None => format!("{c} --to {}", crate::output::shell_quote(&id)),
+            });
         match ctx.format {
             Format::Json => print_json(&serde_json::json!({
+                "apply_command": next,
                 "changed": changed,
                 "dry_run": true,
                 "to": id,
@@ -51,7 +61,7 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             Format::Text => {
                 println!(
                     "{} would restore snapshot {id}",
-                    bold("pftls rollback --dry-run", ctx.color)
+                    bold("pftls rollback dry run:", ctx.color)
                 );
                 for p in &preview {
                     let path = p.path.display().to_string();
@@ -74,6 +84,9 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
                         "Nothing to change: the files already equal the snapshot."
                     }
                 );
+                if let Some(cmd) = &next {
+                    println!("Roll back with: {cmd}");
+                }
             }
         }
         return Ok(change_exit(ctx, changed));
