@@ -131,6 +131,9 @@ pub enum Command {
     /// One-off edits like postconf -e/-P/-X, with apply's safety net: validated, diffed,
     /// snapshotted, written atomically, undone with `pftls rollback`.
     Set(crate::cmd::set::SetArgs),
+    /// Shell completion script (bash, zsh, fish) that also completes policy names and
+    /// snapshot ids, e.g. `pftls completions bash > /etc/bash_completion.d/pftls`.
+    Completions(crate::completions::CompletionsArgs),
 }
 
 impl Command {
@@ -150,6 +153,7 @@ impl Command {
             Command::Backups(_) => "backups",
             Command::Policies(_) => "policies",
             Command::Set(_) => "set",
+            Command::Completions(_) => "completions",
         }
     }
 }

@@ -133,6 +133,13 @@ const EXAMPLES: &[(&str, &[&str])] = &[
             "pftls set -s smtp/inet --unset smtpd_tls_security_level",
         ],
     ),
+    (
+        "completions",
+        &[
+            "pftls completions bash > /etc/bash_completion.d/pftls",
+            "pftls completions fish > ~/.config/fish/completions/pftls.fish",
+        ],
+    ),
 ];
 
 /// The main help's trailer: exit codes and a first session.

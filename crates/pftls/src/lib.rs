@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod completions;
 pub mod context;
 pub use host::crypto;
 pub mod error;
@@ -71,6 +72,7 @@ pub fn run_main() -> ! {
         Command::Backups(c) => cmd::rollback::backups(&ctx, c),
         Command::Policies(c) => cmd::policies::run(&ctx, c),
         Command::Set(a) => cmd::set::run(&ctx, a),
+        Command::Completions(a) => completions::run(a),
     };
     let code = match result {
         Ok(code) => code,

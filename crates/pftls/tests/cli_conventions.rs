@@ -464,3 +464,82 @@ fn apply_dry_run_is_headed_as_such_and_ends_with_the_command_that_applies_it() {
     assert!(cmd.ends_with("apply -p tls-logging --no-impact"), "{cmd}");
     assert!(cmd.contains("--format json"), "the exact command: {cmd}");
 }
+
+/// Runs the bash completion for `words` (the last one is being completed) and returns the
+/// candidates.
+fn bash_complete(script: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let prog = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; _pftls_dynamic pftls \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&prog)
+        .env("PFTLS_COMPLETE_BIN", env!("CARGO_BIN_EXE_pftls"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn bash_completion_completes_policy_names_and_snapshot_ids() {
+    common::require("bash");
+    let s = Sandbox::new("debian-12/stock");
+    let script = s.tmp.path().join("pftls.bash");
+    let o = bare(&["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::write(&script, &o.stdout).unwrap();
+    // Policy names after -p, filtered by the prefix.
+    let got = bash_complete(&script, &["pftls", "plan", "-p", "tls-"]);
+    assert_eq!(got, vec!["tls-logging"]);
+    let got = bash_complete(&script, &["pftls", "policies", "show", ""]);
+    assert!(
+        got.contains(&"inbound-opportunistic".to_string()),
+        "{got:?}"
+    );
+    // Snapshot ids after --to and `backups show`, from the --backup-dir typed on the line.
+    let (code, v) = s.json(&["set", "smtpd_tls_loglevel=1", "--no-impact"]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["backup"]["id"].as_str().unwrap().to_string();
+    let bk = s.backups.display().to_string();
+    let conf = s.conf.display().to_string();
+    let got = bash_complete(
+        &script,
+        &[
+            "pftls",
+            "-c",
+            &conf,
+            "--backup-dir",
+            &bk,
+            "rollback",
+            "--to",
+            "",
+        ],
+    );
+    assert_eq!(got, vec![id.clone()]);
+    let got = bash_complete(
+        &script,
+        &[
+            "pftls",
+            "-c",
+            &conf,
+            "--backup-dir",
+            &bk,
+            "backups",
+            "show",
+            &id[..4],
+        ],
+    );
+    assert_eq!(got, vec![id]);
+    // Elsewhere the generated completion answers (subcommands).
+    let got = bash_complete(&script, &["pftls", "pl"]);
+    assert!(got.contains(&"plan".to_string()), "{got:?}");
+}

@@ -19,6 +19,12 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
                         Err(e) => serde_json::json!({"error": e.to_string()}),
                     }).collect::<Vec<_>>()
                 })),
+                // -q: the names alone, one per line (what shell completion reads).
+                Format::Text if ctx.quiet => {
+                    for p in all.iter().flatten() {
+                        println!("{}", p.name);
+                    }
+                }
                 Format::Text => {
                     for p in &all {
                         match p {

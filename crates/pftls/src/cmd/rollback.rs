@@ -170,6 +170,12 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
             let list = store.list().map_err(txn_error)?;
             match ctx.format {
                 Format::Json => print_json(&serde_json::json!({ "backups": list })),
+                // -q: the ids alone, one per line (what shell completion reads).
+                Format::Text if ctx.quiet => {
+                    for s in list.iter().filter(|s| s.manifest.is_some()) {
+                        println!("{}", s.id);
+                    }
+                }
                 Format::Text => {
                     if list.is_empty() {
                         println!("No snapshots in {}.", ctx.backup_dir.display());
