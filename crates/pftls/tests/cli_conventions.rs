@@ -377,10 +377,9 @@ fn check_plan_alignment(cols: usize) {
         let longest = r.split_whitespace().map(str::len).max().unwrap_or(0);
         assert!(r.chars().count() <= cols || longest > cols / 2, "{r:?}");
         assert!(!r.contains('\t') && !r.trim_end().contains("   ,"), "{r:?}");
-        if r.starts_with("  main  ") {
+        if let Some(after_scope) = r.strip_prefix("  main  ") {
             // "  main  NAME<pad>VALUE": the value starts after the padded name column.
-            let after_scope = &r[8..];
-            if let Some(i) = after_scope.find(|c: char| c == ' ') {
+            if let Some(i) = after_scope.find(' ') {
                 let rest = &after_scope[i..];
                 let pad = rest.len() - rest.trim_start().len();
                 if !rest.trim().is_empty() {
