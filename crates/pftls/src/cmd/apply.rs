@@ -507,10 +507,18 @@ pub fn report(
             }
             if ctx.verbose && commit.is_some() {
                 println!("\n{}", bold("Validation:", ctx.color));
-                println!("  candidate main.cf and master.cf parsed by pftls");
-                println!("  postconf -n and -M run on a copy of the candidate (when installed)");
-                println!(
-                    "  files compared with what was planned on, under the lock, before the renames"
+                let step = |t: &str| println!("{}", crate::text::wrap(t, width, "  ", 4));
+                step("candidate main.cf and master.cf: parsed by pftls, ok");
+                match crate::validate::which("postconf") {
+                    Some(p) => step(&format!(
+                        "{} -c COPY -n and -M on a copy of the candidate: no fatal error",
+                        p.display()
+                    )),
+                    None => step("postconf not installed: postconf check skipped"),
+                }
+                step(
+                    "main.cf and master.cf compared with what was planned on, under the lock, \
+                     right before the renames: unchanged",
                 );
             }
             if !ctx.quiet {
@@ -551,11 +559,12 @@ pub fn report(
             match commit {
                 Some(c) => {
                     if let Some(b) = &c.backup {
-                        println!(
-                            "\nSnapshot {} taken at {}; undo with: pftls rollback",
+                        let line = format!(
+                            "Snapshot {} taken at {}; undo with: pftls rollback",
                             b.id,
                             b.path.display()
                         );
+                        println!("\n{}", crate::text::wrap(&line, width, "", 2));
                     }
                     if let Some(r) = &c.reload {
                         println!(
