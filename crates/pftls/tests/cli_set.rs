@@ -203,3 +203,35 @@ fn dry_run_writes_nothing_and_ends_with_the_command_that_applies_it() {
         "{cmd}"
     );
 }
+
+#[test]
+fn failed_reload_restores_the_files_like_apply() {
+    let s = Sandbox::new("debian-12/stock");
+    let (main0, master0) = (s.main_cf(), s.master_cf());
+    let (code, v) = s.json(&[
+        "set",
+        "smtpd_tls_loglevel=1",
+        "--no-impact",
+        "--reload",
+        "--reload-command",
+        "false",
+    ]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["error"]["kind"], "reload_failed", "{v}");
+    assert_eq!(s.main_cf(), main0, "restored byte for byte");
+    assert_eq!(s.master_cf(), master0);
+    // A working reload command is run after the write.
+    let marker = s.tmp.path().join("reloaded");
+    let cmd = format!("touch {}", marker.display());
+    let (code, v) = s.json(&[
+        "set",
+        "smtpd_tls_loglevel=1",
+        "--no-impact",
+        "--reload",
+        "--reload-command",
+        &cmd,
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["reload"]["ok"], true, "{v}");
+    assert!(marker.exists());
+}
