@@ -500,7 +500,9 @@ impl Matrix {
             };
             out.push_str(&format!("\n{}\n", bold(&head, color)));
             out.push_str(&render_rows(&s.clients, self.planned, color));
-            out.push_str(&format!("  {}\n", summary_line(&s.clients, self.planned)));
+            let summary = summary_line(&s.clients, self.planned);
+            out.push_str(&crate::text::wrap(&summary, crate::text::width(), "  ", 4));
+            out.push('\n');
         }
         out
     }
@@ -605,6 +607,26 @@ fn render_rows(rows: &[ClientRow], planned: bool, color: bool) -> String {
         .max()
         .unwrap_or(7)
         .clamp(7, 64);
+    let w_a = cells
+        .iter()
+        .filter_map(|c| c.2.as_ref().map(|a| a.text.len()))
+        .max()
+        .unwrap_or(0);
+    if planned && 2 + w_id + 2 + w_b + 2 + w_a > crate::text::width() {
+        // Too wide for the terminal side by side: the planned outcome goes under the current
+        // one, aligned, so that no line runs past the width.
+        let mut out = format!(
+            "  {:<w_id$}  current\n  {:<w_id$}  -> planned\n",
+            "client", ""
+        );
+        for (id, before, after) in &cells {
+            out.push_str(&format!("  {id:<w_id$}  {}\n", paint(before, 0, color)));
+            if let Some(a) = after {
+                out.push_str(&format!("  {:<w_id$}  -> {}\n", "", paint(a, 0, color)));
+            }
+        }
+        return out;
+    }
     let mut out = if planned {
         format!("  {:<w_id$}  {:<w_b$}  planned\n", "client", "current")
     } else {
@@ -829,12 +851,16 @@ pub fn run(ctx: &Ctx, args: &SimulateArgs) -> CliResult<i32> {
                 } else {
                     format!("; planned with: {}", policies.join(", "))
                 };
-                println!(
-                    "{} {} — Postfix {}, {}{pol}",
-                    bold("pftls simulate", ctx.color),
+                let head = format!(
+                    "{} — Postfix {}, {}{pol}",
                     ctx.config_dir.display(),
                     env.version,
                     baseline.source
+                );
+                let first = format!("{} ", bold("pftls simulate", ctx.color));
+                println!(
+                    "{}",
+                    crate::text::wrap(&head, crate::text::width(), &first, 2)
                 );
             }
             print!("{}", matrix.render_text(ctx.color));
