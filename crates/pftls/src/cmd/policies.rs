@@ -65,7 +65,11 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
                         .iter()
                         .map(|e| e.to_string())
                         .collect(),
-                    Err(e) => e.to_string().lines().map(str::to_string).collect(),
+                    Err(e) => crate::cmd::apply::policy_load_error(&search, e)
+                        .message
+                        .lines()
+                        .map(str::to_string)
+                        .collect(),
                 };
                 failed |= !errors.is_empty();
                 results.push((f.clone(), errors));
