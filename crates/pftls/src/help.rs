@@ -137,7 +137,7 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         "completions",
         &[
             "pftls completions bash > /etc/bash_completion.d/pftls",
-            "pftls completions fish > ~/.config/fish/completions/pftls.fish",
+            "pftls completions zsh > ~/.zfunc/_pftls",
         ],
     ),
 ];
