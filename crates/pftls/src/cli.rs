@@ -136,6 +136,42 @@ pub enum Command {
     /// List, show and check policies.
     #[command(subcommand)]
     Policies(PoliciesCmd),
+    /// One-off edits like postconf -e/-P/-X, with apply's safety net: validated, diffed,
+    /// snapshotted, written atomically, undone with `pftls rollback`.
+    Set(crate::cmd::set::SetArgs),
+    /// Shell completion script (bash, zsh, fish) that also completes policy names and
+    /// snapshot ids, e.g. `pftls completions bash > /etc/bash_completion.d/pftls`.
+    Completions(crate::completions::CompletionsArgs),
+}
+
+impl Command {
+    /// The subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Show(_) => "show",
+            Command::Doctor(_) => "doctor",
+            Command::Plan(_) => "plan",
+            Command::Apply(_) => "apply",
+            Command::Rollback(_) => "rollback",
+            Command::Verify(_) => "verify",
+            Command::Simulate(_) => "simulate",
+            Command::Probe(_) => "probe",
+            Command::Logs(_) => "logs",
+            Command::MtaSts(_) => "mta-sts",
+            Command::Tlsa(_) => "tlsa",
+            Command::Backups(_) => "backups",
+            Command::Policies(_) => "policies",
+            Command::Set(_) => "set",
+            Command::Completions(_) => "completions",
+        }
+    }
+}
+
+/// The clap command with per-command help: examples after each command's options, and the
+/// global options that a command does not use hidden from its `--help` (still accepted, so that
+/// `pftls -c DIR logs ...` keeps working in scripts). Parse and generate man pages from this.
+pub fn command() -> clap::Command {
+    crate::help::customise(<Cli as clap::CommandFactory>::command())
 }
 
 /// `show` options.
@@ -147,7 +183,7 @@ pub struct ShowArgs {
 }
 
 /// Policies to merge, in order.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct PolicyArgs {
     /// A built-in policy name, a name in a --policy-dir, or a path to a YAML file (repeatable;
     /// merged in order; conflicting values are an error).
@@ -171,7 +207,7 @@ pub struct PlanArgs {
 }
 
 /// `apply` options.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct ApplyArgs {
     /// Policies.
     #[command(flatten)]
@@ -199,7 +235,7 @@ pub struct ApplyArgs {
 
 /// `apply --guard`: after applying (with --reload), follow the mail log for DURATION and roll
 /// back automatically (with reload) when accepted mail drops or TLS failures rise.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct GuardArgs {
     /// How long to watch, e.g. 90s, 10m, 1h (1s..24h). The before-window of the same length is
     /// read from FILE (and FILE.1 after a recent rotation).
@@ -239,6 +275,17 @@ pub struct DecisionArgs {
     pub confidence: f64,
 }
 
+impl Default for DecisionArgs {
+    /// The same defaults as the command line (an in-memory apply such as `pftls set`).
+    fn default() -> DecisionArgs {
+        DecisionArgs {
+            min_messages: 10,
+            min_attempts: 10,
+            confidence: 95.0,
+        }
+    }
+}
+
 /// `rollback` options.
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
@@ -271,8 +318,8 @@ pub struct RollbackArgs {
     pub write: WriteArgs,
 }
 
-/// Options of the commands that write (apply, rollback).
-#[derive(Debug, Args)]
+/// Options of the commands that write (apply, rollback, set).
+#[derive(Debug, Clone, Args, Default)]
 pub struct WriteArgs {
     /// Run `postfix reload` afterwards (`postfix -c DIR reload` for an instance other than
     /// the default one, or --reload-command); a failed reload restores the previous files and

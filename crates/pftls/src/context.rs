@@ -32,6 +32,10 @@ pub struct Ctx {
     pub quiet: bool,
     /// `--verbose`.
     pub verbose: bool,
+    /// The subcommand being run (`plan`, `apply`, `set`, ...), for headings and hints.
+    pub command: &'static str,
+    /// The command line as given (argv[0] replaced by `pftls`), for "apply it with" hints.
+    pub invocation: Vec<String>,
     /// [`Ctx::host_target`], computed once per run.
     target_cache: std::cell::OnceCell<host::Target>,
     /// [`Ctx::host`], computed once per run.
@@ -75,6 +79,8 @@ impl Ctx {
             detailed_exitcode: g.detailed_exitcode,
             quiet: g.quiet,
             verbose: g.verbose,
+            command: "",
+            invocation: Vec::new(),
             target_cache: std::cell::OnceCell::new(),
             host_cache: std::cell::OnceCell::new(),
         }
@@ -88,11 +94,7 @@ impl Ctx {
 
     fn host_options(&self) -> CliResult<host::HostOptions> {
         let version = match &self.version_flag {
-            Some(v) => Some(v.parse::<PostfixVersion>().map_err(|e| {
-                let mut err = CliError::new("usage", e.to_string());
-                err.exit = crate::error::EXIT_USAGE;
-                err
-            })?),
+            Some(v) => Some(crate::versions::parse_target(v).map_err(CliError::usage)?),
             None => None,
         };
         Ok(host::HostOptions {

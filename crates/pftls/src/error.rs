@@ -26,6 +26,10 @@ pub struct CliError {
     /// Whether the files on disk changed although the run failed (e.g. a step after the
     /// renames failed, or the guard could not judge an applied change): JSON `changed`.
     pub changed: bool,
+    /// Did-you-mean candidates (policy names, subcommands), best first; omitted from JSON when
+    /// empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
 }
 
 impl CliError {
@@ -38,6 +42,7 @@ impl CliError {
             line: None,
             exit: EXIT_ERROR,
             changed: false,
+            suggestions: Vec::new(),
         }
     }
 
@@ -48,7 +53,14 @@ impl CliError {
         self
     }
 
-    /// JSON form: `{kind, message, file, line}`.
+    /// A usage error (exit 64).
+    pub fn usage(message: impl Into<String>) -> Self {
+        let mut e = CliError::new("usage", message);
+        e.exit = EXIT_USAGE;
+        e
+    }
+
+    /// JSON form: `{kind, message, file, line}` and `suggestions` when there are any.
     pub fn to_json(&self) -> serde_json::Value {
         // Only strings, numbers and nulls: serialisation cannot fail; keep the message if it
         // ever did.

@@ -5,21 +5,26 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod completions;
 pub mod context;
 pub use host::crypto;
 pub mod error;
 pub mod guard;
 pub mod instances;
+pub mod help;
 pub mod output;
 pub mod parse;
 pub mod saved_plan;
+pub mod text;
+pub mod usage;
 pub mod validate;
+pub mod versions;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use crate::cli::{Cli, Command, Format};
 use crate::context::Ctx;
-use crate::error::{CliError, EXIT_USAGE};
+use crate::error::CliError;
 
 /// Parses the command line, runs the command and exits with its code.
 pub fn run_main() -> ! {
@@ -30,21 +35,30 @@ pub fn run_main() -> ! {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json = usage::wants_json(&args);
+    let parsed = cli::command()
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            let code = match e.kind() {
-                ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
-                _ => EXIT_USAGE,
-            };
-            let _ = e.print();
-            std::process::exit(code);
-        }
+        Err(e) => std::process::exit(usage::report_clap_error(&e, json)),
     };
-    let ctx = Ctx::new(&cli.global);
+    let mut ctx = Ctx::new(&cli.global);
+    ctx.command = cli.command.name();
+    ctx.invocation = std::iter::once("pftls".to_string())
+        .chain(
+            args.iter()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
+        .collect();
+    // Checked before any command runs, so that no command plans with another line's data.
+    if let Some(v) = &cli.global.postfix_version {
+        if let Err(msg) = versions::parse_target(v) {
+            std::process::exit(report_error(&ctx, &CliError::usage(msg)));
+        }
+    }
     if cli.global.all_instances {
         let code = match instances::multi::run(&ctx, &cli.global, &cli.command) {
             Ok(code) => code,
@@ -66,6 +80,8 @@ pub fn run_main() -> ! {
         Command::Tlsa(a) => cmd::tlsa::run(&ctx, a),
         Command::Backups(c) => cmd::rollback::backups(&ctx, c),
         Command::Policies(c) => cmd::policies::run(&ctx, c),
+        Command::Set(a) => cmd::set::run(&ctx, a),
+        Command::Completions(a) => completions::run(a),
     };
     let code = match result {
         Ok(code) => code,

@@ -137,3 +137,107 @@ pub fn topology_lines(host: &host::Host) -> Vec<String> {
     }
     out
 }
+
+/// Global options that take a value in the next argument (so that their value is not mistaken
+/// for the subcommand).
+const GLOBAL_WITH_VALUE: &[&str] = &[
+    "-c",
+    "--config-dir",
+    "--backup-dir",
+    "--policy-dir",
+    "--crypto-policies-dir",
+    "--postfix-version",
+    "--format",
+    "--color",
+];
+
+/// Quotes an argument for a POSIX shell when it needs it.
+pub fn shell_quote(a: &str) -> String {
+    let plain = !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+    if plain {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
+}
+
+/// The exact command that would apply what this run planned: the command line as given, with
+/// `--dry-run` removed; for `plan`, the subcommand becomes `apply` and `--out FILE` is dropped.
+/// None when the command line cannot be read (no subcommand found).
+pub fn apply_command(invocation: &[String], command: &str) -> Option<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut args = invocation.iter();
+    out.push(args.next()?.clone());
+    // Global options up to the subcommand.
+    let mut found = false;
+    while let Some(a) = args.next() {
+        if a == command {
+            out.push(if command == "plan" { "apply" } else { a }.to_string());
+            found = true;
+            break;
+        }
+        out.push(a.clone());
+        if GLOBAL_WITH_VALUE.contains(&a.as_str()) {
+            out.push(args.next()?.clone());
+        }
+    }
+    if !found {
+        return None;
+    }
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--dry-run" => {}
+            "--out" if command == "plan" => {
+                args.next();
+            }
+            s if command == "plan" && s.starts_with("--out=") => {}
+            "--" => {
+                out.push(a.clone());
+                out.extend(args.by_ref().cloned());
+            }
+            _ => out.push(a.clone()),
+        }
+    }
+    Some(
+        out.iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn apply_command_lines() {
+        assert_eq!(
+            apply_command(
+                &v(&["pftls", "-c", "plan", "plan", "-p", "a", "--out", "f"]),
+                "plan"
+            )
+            .unwrap(),
+            "pftls -c plan apply -p a"
+        );
+        assert_eq!(
+            apply_command(
+                &v(&["pftls", "apply", "--dry-run", "-p", "a b", "--reload"]),
+                "apply"
+            )
+            .unwrap(),
+            "pftls apply -p 'a b' --reload"
+        );
+        assert_eq!(
+            apply_command(&v(&["pftls", "set", "x=it's", "--dry-run"]), "set").unwrap(),
+            r"pftls set 'x=it'\''s'"
+        );
+        assert_eq!(apply_command(&v(&["pftls"]), "plan"), None);
+    }
+}

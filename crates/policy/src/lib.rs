@@ -10,6 +10,7 @@ pub mod plan;
 pub mod policy;
 pub mod role;
 pub mod saved;
+pub mod suggest;
 pub mod validate;
 pub mod values;
 pub mod version;

@@ -557,6 +557,38 @@ impl PolicySearch {
         })
     }
 
+    /// The names `-p` can take (policy-dir files and built-ins), without reading the files.
+    pub fn names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for dir in &self.dirs {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut stems: Vec<String> = rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+                .collect();
+            stems.sort();
+            out.extend(stems);
+        }
+        out.extend(builtin_names().into_iter().map(str::to_string));
+        let mut seen = std::collections::BTreeSet::new();
+        out.retain(|n| seen.insert(n.clone()));
+        out
+    }
+
+    /// Did-you-mean for a policy name that was not found: the closest names [`Self::names`]
+    /// knows (at most three, closest first).
+    pub fn suggest(&self, spec: &str) -> Vec<String> {
+        let names = self.names();
+        crate::suggest::closest(spec, names.iter().map(String::as_str))
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Every policy visible: policy-dir files first (shadowing built-ins of the same name).
     pub fn list(&self) -> Vec<Result<Policy, LoadError>> {
         let mut seen = std::collections::BTreeSet::new();

@@ -86,13 +86,29 @@ pub fn load_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Vec<Policy>> {
     let search = ctx.policy_search();
     specs
         .iter()
-        .map(|s| search.load(s).map_err(policy_load_error))
+        .map(|s| search.load(s).map_err(|e| policy_load_error(&search, e)))
         .collect()
 }
 
-fn policy_load_error(e: pftls_policy::policy::LoadError) -> CliError {
+/// Maps a policy that cannot be loaded to the user's report; a name that is not found gets a
+/// did-you-mean from the names the search knows.
+pub fn policy_load_error(
+    search: &pftls_policy::PolicySearch,
+    e: pftls_policy::policy::LoadError,
+) -> CliError {
+    use pftls_policy::policy::LoadError;
     match e {
-        pftls_policy::policy::LoadError::Invalid(errs) => policy_errors(&errs),
+        LoadError::Invalid(errs) => policy_errors(&errs),
+        LoadError::NotFound { ref name, .. } => {
+            let suggestions = search.suggest(name);
+            let mut msg = e.to_string();
+            if let Some(best) = suggestions.first() {
+                msg = format!("{msg}; did you mean {best:?}?");
+            }
+            let mut err = CliError::new("policy", msg);
+            err.suggestions = suggestions;
+            err
+        }
         other => CliError::new("policy", other.to_string()),
     }
 }
@@ -129,9 +145,14 @@ pub fn plan_error(e: PlanError, files: &ConfigFiles) -> CliError {
 
 /// Reads the config and plans the given policies.
 pub fn plan_policies(ctx: &Ctx, specs: &[String]) -> CliResult<Planned> {
-    let host = ctx.host()?;
     let policies = load_policies(ctx, specs)?;
-    let plan = host::plan::plan(host, &policies).map_err(|e| plan_error(e, &host.files))?;
+    plan_loaded(ctx, &policies)
+}
+
+/// Plans policies that are already in memory (loaded by `-p`, or built by `pftls set`).
+pub fn plan_loaded(ctx: &Ctx, policies: &[Policy]) -> CliResult<Planned> {
+    let host = ctx.host()?;
+    let plan = host::plan::plan(host, policies).map_err(|e| plan_error(e, &host.files))?;
     Ok(Planned {
         plan,
         files: host.files.clone(),
@@ -159,7 +180,26 @@ pub fn run_plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<i32> {
 
 /// `pftls apply`.
 pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
-    if args.plan.is_none() && args.policy.policies.is_empty() {
+    run_apply_with(ctx, args, None)
+}
+
+/// Plans what apply works on: the policies given in memory (`pftls set`), a saved plan, or `-p`.
+fn planned_for(
+    ctx: &Ctx,
+    args: &ApplyArgs,
+    inline: Option<&[Policy]>,
+    dry_run: bool,
+) -> CliResult<Planned> {
+    match (inline, &args.plan) {
+        (Some(policies), _) => plan_loaded(ctx, policies),
+        (None, Some(path)) => SavedPlan::load(path)?.into_planned(ctx, dry_run),
+        (None, None) => plan_policies(ctx, &args.policy.policies),
+    }
+}
+
+/// The one apply path: `pftls apply`, and `pftls set` with its in-memory policy (`inline`).
+pub fn run_apply_with(ctx: &Ctx, args: &ApplyArgs, inline: Option<&[Policy]>) -> CliResult<i32> {
+    if inline.is_none() && args.plan.is_none() && args.policy.policies.is_empty() {
         let mut e = CliError::new("usage", "apply needs -p POLICY or --plan FILE");
         e.exit = crate::error::EXIT_USAGE;
         return Err(e);
@@ -168,10 +208,7 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     crate::guard::preflight(&args.guard)?;
     if args.dry_run {
         // Exactly what the real run would do, with no lock, no snapshot and no write.
-        let mut planned = match &args.plan {
-            Some(path) => SavedPlan::load(path)?.into_planned(ctx, false)?,
-            None => plan_policies(ctx, &args.policy.policies)?,
-        };
+        let mut planned = planned_for(ctx, args, inline, true)?;
         annotate(ctx, &mut planned, !args.policy.no_impact)?;
         report(ctx, &planned, true, None, None)?;
         return Ok(expectation_exit(ctx, &planned.plan));
@@ -194,10 +231,7 @@ pub fn run_apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<i32> {
     // Finish an interrupted earlier run before reading anything to plan on.
     let recovered = pftls_txn::recover(&lock).map_err(txn_error)?;
     // Planned under the lock, so that concurrent runs serialise on fresh input.
-    let planned = match &args.plan {
-        Some(path) => SavedPlan::load(path)?.into_planned(ctx, false)?,
-        None => plan_policies(ctx, &args.policy.policies)?,
-    };
+    let planned = planned_for(ctx, args, inline, false)?;
     refuse_failed_expectations(&planned.plan)?;
     if !planned.plan.changed() {
         report(ctx, &planned, false, None, None)?;
@@ -510,6 +544,9 @@ pub struct PlanReport<'a> {
     /// `--verify`'s checks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) verify: Option<crate::cmd::verify::VerifyReport>,
+    /// Plans and dry runs: the exact command that would apply them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) apply_command: Option<String>,
     /// When `--verify` failed: the error (the change was restored when `rolled_back`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<CliError>,
@@ -570,6 +607,7 @@ pub fn plan_report<'a>(
         active: None,
         activate: None,
         verify: None,
+        apply_command: None,
         error: None,
     }
 }
@@ -618,55 +656,111 @@ pub fn report(
 ) -> CliResult<()> {
     let plan = &planned.plan;
     let (file_entries, changed, warnings) = report_parts(planned, commit);
+    // What would apply this plan, for a plan or dry run that would change something.
+    let next = (commit.is_none() && changed && saved_to.is_none())
+        .then(|| crate::output::apply_command(&ctx.invocation, ctx.command))
+        .flatten();
     match ctx.format {
         Format::Json => {
-            print_report(&plan_report(planned, dry_run, commit, saved_to));
+            let mut r = plan_report(planned, dry_run, commit, saved_to);
+            r.apply_command = next;
+            print_report(&r);
         }
         Format::Text => {
-            let title = match (commit.is_some(), dry_run) {
-                (true, _) => "apply",
-                (false, true) => "plan",
-                (false, false) => "apply",
+            let width = crate::text::width();
+            let command = if ctx.command.is_empty() {
+                "apply"
+            } else {
+                ctx.command
+            };
+            let title = if commit.is_none() && dry_run && command != "plan" {
+                format!("pftls {command} dry run")
+            } else {
+                format!("pftls {command}")
             };
             if !ctx.quiet {
-                println!(
-                    "{} {} — Postfix {}, {}; policies: {}",
-                    bold(&format!("pftls {title}"), ctx.color),
+                let head = format!(
+                    "{} — Postfix {}, {}; policies: {}",
                     ctx.config_dir.display(),
                     planned.version,
                     planned.crypto_source,
                     plan.policies.join(", ")
                 );
+                println!(
+                    "{}",
+                    crate::text::wrap(&head, width, &format!("{} ", bold(&title, ctx.color)), 2)
+                );
             }
-            for (p, b, a) in file_entries {
-                let d = unified_diff(&p, b, a);
-                if !d.is_empty() {
-                    print!("{}", if ctx.color { colorize_diff(&d) } else { d });
+            if ctx.verbose {
+                if let Ok(host) = ctx.host() {
+                    println!("\n{}", bold("Listeners:", ctx.color));
+                    for l in crate::output::topology_lines(host) {
+                        println!("{l}");
+                    }
+                }
+            }
+            if !ctx.quiet {
+                for (p, b, a) in file_entries {
+                    let d = unified_diff(&p, b, a);
+                    if !d.is_empty() {
+                        print!("{}", if ctx.color { colorize_diff(&d) } else { d });
+                    }
                 }
             }
             if !plan.changes.is_empty() {
-                println!("\n{}", bold("Parameters:", ctx.color));
-                for c in &plan.changes {
-                    println!(
-                        "  {:<16} {:<36} {} -> {}   [{}]",
-                        c.scope,
-                        c.name,
-                        or_unset(&c.before),
-                        or_unset(&c.after),
-                        c.policy
-                    );
+                if !ctx.quiet {
+                    println!("\n{}", bold("Parameters:", ctx.color));
                 }
+                let mut t = crate::text::Table::new(2);
+                for c in &plan.changes {
+                    t.row([
+                        c.scope.to_string(),
+                        c.name.clone(),
+                        format!(
+                            "{} -> {}  [{}]",
+                            crate::text::one_line(&or_unset(&c.before)),
+                            crate::text::one_line(&or_unset(&c.after)),
+                            c.policy
+                        ),
+                    ]);
+                }
+                print!("{}", t.render(width));
             }
             if !plan.resolutions.is_empty() && ctx.verbose {
                 println!("\n{}", bold("Resolved values:", ctx.color));
+                let mut t = crate::text::Table::new(2);
                 for r in &plan.resolutions {
-                    println!(
-                        "  {} {} = {}   ({})",
-                        r.scope,
-                        r.name,
-                        or_unset(&r.value),
-                        r.why
-                    );
+                    t.row([
+                        r.scope.to_string(),
+                        r.name.clone(),
+                        format!(
+                            "= {}  ({})",
+                            crate::text::one_line(&or_unset(&r.value)),
+                            r.why
+                        ),
+                    ]);
+                }
+                print!("{}", t.render(width));
+            }
+            if ctx.verbose && commit.is_some() {
+                println!("\n{}", bold("Validation:", ctx.color));
+                let step = |t: &str| println!("{}", crate::text::wrap(t, width, "  ", 4));
+                step("candidate main.cf and master.cf: parsed by pftls, ok");
+                match crate::validate::which("postconf") {
+                    Some(p) => step(&format!(
+                        "{} -c COPY -n and -M on a copy of the candidate: no fatal error",
+                        p.display()
+                    )),
+                    None => step("postconf not installed: postconf check skipped"),
+                }
+                step(
+                    "main.cf and master.cf compared with what was planned on, under the lock, \
+                     right before the renames: unchanged",
+                );
+            }
+            if !ctx.quiet {
+                if let Some(i) = &planned.impact {
+                    print!("{}", i.render_text(ctx.color));
                 }
             }
             if !plan.listener_changes.is_empty() {
@@ -695,25 +789,27 @@ pub fn report(
                     println!("  {verdict} {}   [{at}]", e.message);
                 }
             }
-            if let Some(i) = &planned.impact {
-                print!("{}", i.render_text(ctx.color));
-            }
-            if !planned.fixed.is_empty() || !planned.introduced.is_empty() {
+            let show_fixed = !ctx.quiet && !planned.fixed.is_empty();
+            if show_fixed || !planned.introduced.is_empty() {
                 println!("\n{}", bold("Findings:", ctx.color));
-                for f in &planned.fixed {
-                    println!(
-                        "  fixed       {} {} {}",
-                        f.id,
-                        f.subject,
-                        first_sentence(&f.message)
-                    );
+                if show_fixed {
+                    for f in &planned.fixed {
+                        let first = format!("  fixed       {} {} ", f.id, f.subject);
+                        println!(
+                            "{}",
+                            crate::text::wrap(first_sentence(&f.message), width, &first, 14)
+                        );
+                    }
                 }
                 for f in &planned.introduced {
-                    println!(
-                        "  introduced  {} {} {}",
+                    let first = format!(
+                        "  introduced  {} {} ",
                         severity(f.severity.as_str(), ctx.color),
-                        f.id,
-                        first_sentence(&f.message)
+                        f.id
+                    );
+                    println!(
+                        "{}",
+                        crate::text::wrap(first_sentence(&f.message), width, &first, 14)
                     );
                 }
             }
@@ -734,7 +830,7 @@ pub fn report(
                 println!("note: master.cf does not define {s}: its settings were skipped");
             }
             for w in &warnings {
-                eprintln!("warning: {w}");
+                eprintln!("{}", crate::text::wrap(w, width, "warning: ", 9));
             }
             match commit {
                 Some(c) => {
@@ -748,18 +844,24 @@ pub fn report(
                             if r.ok { "ok" } else { "FAILED" }
                         );
                     }
-                    println!(
-                        "{}",
-                        if c.changed {
-                            "Applied."
-                        } else {
-                            "Nothing to change."
-                        }
-                    );
+                    if !ctx.quiet || c.changed {
+                        println!(
+                            "{}",
+                            if c.changed {
+                                "Applied."
+                            } else {
+                                "Nothing to change."
+                            }
+                        );
+                    }
                 }
-                None if !changed => println!(
-                    "\nNothing to change: the configuration already satisfies the policies."
-                ),
+                None if !changed => {
+                    if !ctx.quiet {
+                        println!(
+                            "\nNothing to change: the configuration already satisfies the policies."
+                        )
+                    }
+                }
                 None => {
                     if let Some(p) = saved_to {
                         println!(
@@ -767,8 +869,15 @@ pub fn report(
                             p.display(),
                             p.display()
                         );
-                    } else if dry_run {
-                        println!("\nDry run: nothing was written.");
+                    } else {
+                        if dry_run && command != "plan" {
+                            println!("\nDry run: nothing was written.");
+                        } else {
+                            println!();
+                        }
+                        if let Some(cmd) = &next {
+                            println!("Apply it with: {cmd}");
+                        }
                     }
                 }
             }

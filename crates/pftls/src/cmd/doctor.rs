@@ -10,7 +10,7 @@ use pftls_tls::{builtin_profiles, load_profiles_json, ClientProfile};
 use crate::cli::Format;
 use crate::context::{read_file, Ctx};
 use crate::error::{CliError, CliResult};
-use crate::output::{bold, print_report, severity, topology_lines};
+use crate::output::{bold, first_sentence, print_report, severity, topology_lines};
 
 /// Exit code when findings reach `--fail-on`.
 pub const EXIT_FINDINGS: i32 = 3;
@@ -122,9 +122,12 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> CliResult<i32> {
                 eprintln!("warning: {n}");
             }
             print_text(ctx, &findings, &host.version.to_string(), &baseline.source);
-            println!("\n{}", bold("listeners", ctx.color));
-            for l in topology_lines(host) {
-                println!("{l}");
+            // The topology is the reasoning behind the findings: shown with -v.
+            if ctx.verbose {
+                println!("\n{}", bold("listeners", ctx.color));
+                for l in topology_lines(host) {
+                    println!("{l}");
+                }
             }
         }
     }
@@ -147,13 +150,18 @@ fn profiles(args: &DoctorArgs) -> CliResult<Vec<ClientProfile>> {
 }
 
 fn print_text(ctx: &Ctx, findings: &[Finding], version: &str, policy: &str) {
-    println!(
-        "{} {} — Postfix {version}, {policy}",
-        bold("pftls doctor", ctx.color),
-        ctx.config_dir.display()
-    );
+    let width = crate::text::width();
+    if !ctx.quiet {
+        println!(
+            "{} {} — Postfix {version}, {policy}",
+            bold("pftls doctor", ctx.color),
+            ctx.config_dir.display()
+        );
+    }
     if findings.is_empty() {
-        println!("\nNo findings.");
+        if !ctx.quiet {
+            println!("\nNo findings.");
+        }
         return;
     }
     for (sev, title) in [
@@ -165,17 +173,29 @@ fn print_text(ctx: &Ctx, findings: &[Finding], version: &str, policy: &str) {
         if group.is_empty() {
             continue;
         }
-        println!(
-            "\n{} ({})",
-            bold(&severity(title, ctx.color), ctx.color),
-            group.len()
-        );
+        if !ctx.quiet {
+            println!(
+                "\n{} ({})",
+                bold(&severity(title, ctx.color), ctx.color),
+                group.len()
+            );
+        }
         for f in group {
             let loc = f.location.as_deref().unwrap_or("-");
             println!("  {}  {}  {loc}", severity(sev.as_str(), ctx.color), f.id);
-            println!("      {}", f.message);
-            println!("      fix: {}", f.fix);
+            if ctx.quiet {
+                println!(
+                    "{}",
+                    crate::text::wrap(first_sentence(&f.message), width, "      ", 6)
+                );
+                continue;
+            }
+            println!("{}", crate::text::wrap(&f.message, width, "      ", 6));
+            println!("{}", crate::text::wrap(&f.fix, width, "      fix: ", 11));
         }
+    }
+    if ctx.quiet {
+        return;
     }
     let (e, w, i) = counts(findings);
     println!("\n{e} error(s), {w} warning(s), {i} info");

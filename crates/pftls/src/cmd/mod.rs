@@ -8,6 +8,7 @@ pub mod mta_sts;
 pub mod policies;
 pub mod probe;
 pub mod rollback;
+pub mod set;
 pub mod show;
 pub mod simulate;
 pub mod tlsa;

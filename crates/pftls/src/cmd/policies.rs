@@ -3,7 +3,7 @@
 use crate::cli::{Format, PoliciesCmd};
 use crate::cmd::apply::plan_error;
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::output::print_report;
 
 /// `policies list --format json`.
@@ -71,6 +71,12 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
                         })
                         .collect(),
                 }),
+                // -q: the names alone, one per line (what shell completion reads).
+                Format::Text if ctx.quiet => {
+                    for p in all.iter().flatten() {
+                        println!("{}", p.name);
+                    }
+                }
                 Format::Text => {
                     for p in &all {
                         match p {
@@ -85,7 +91,7 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
         PoliciesCmd::Show { name } => {
             let p = search
                 .load(name)
-                .map_err(|e| CliError::new("policy", e.to_string()))?;
+                .map_err(|e| crate::cmd::apply::policy_load_error(&search, e))?;
             match ctx.format {
                 Format::Json => print_report(&ShowReport {
                     name: &p.name,
@@ -114,7 +120,11 @@ pub fn run(ctx: &Ctx, cmd: &PoliciesCmd) -> CliResult<i32> {
                         .iter()
                         .map(|e| e.to_string())
                         .collect(),
-                    Err(e) => e.to_string().lines().map(str::to_string).collect(),
+                    Err(e) => crate::cmd::apply::policy_load_error(&search, e)
+                        .message
+                        .lines()
+                        .map(str::to_string)
+                        .collect(),
                 };
                 failed |= !errors.is_empty();
                 results.push((f.clone(), errors));

@@ -123,8 +123,18 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             return Ok(refuse_drift(ctx, &id, &drift, true));
         }
         let changed = preview.iter().any(|p| p.changed);
+        // The exact command that restores what this dry run showed: pinned to the snapshot,
+        // so that a later apply does not change what it restores.
+        let next = changed
+            .then(|| crate::output::apply_command(&ctx.invocation, "rollback"))
+            .flatten()
+            .map(|c| match &args.to {
+                Some(_) => c,
+                None => format!("{c} --to {}", crate::output::shell_quote(&id)),
+            });
         match ctx.format {
             Format::Json => print_json(&serde_json::json!({
+                "apply_command": next,
                 "changed": changed,
                 "dry_run": true,
                 "to": id,
@@ -140,7 +150,7 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             Format::Text => {
                 println!(
                     "{} would restore snapshot {id}",
-                    bold("pftls rollback --dry-run", ctx.color)
+                    bold("pftls rollback dry run:", ctx.color)
                 );
                 for p in &preview {
                     let path = p.path.display().to_string();
@@ -163,6 +173,9 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
                         "Nothing to change: the files already equal the snapshot."
                     }
                 );
+                if let Some(cmd) = &next {
+                    println!("Roll back with: {cmd}");
+                }
             }
         }
         return Ok(change_exit(ctx, changed));
@@ -299,6 +312,12 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
                     "config_dir": if *all { None } else { Some(&scope) },
                     "backups": list,
                 })),
+                // -q: the ids alone, one per line (what shell completion reads).
+                Format::Text if ctx.quiet => {
+                    for s in list.iter().filter(|s| s.manifest.is_some()) {
+                        println!("{}", s.id);
+                    }
+                }
                 Format::Text => {
                     if list.is_empty() {
                         println!(

@@ -95,15 +95,17 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> CliResult<i32> {
             for l in topology_lines(host) {
                 println!("{l}");
             }
-            let width = params
-                .iter()
-                .map(|e| e.name.len())
-                .max()
-                .unwrap_or(20)
-                .min(40);
+            // One aligned table per scope: name, where the value comes from, then the value
+            // (last, so that a long value wraps under itself instead of shifting the columns).
+            let width = crate::text::width();
+            let mut table = crate::text::Table::new(2).max_share(3, 4);
             let mut scope = String::new();
             for e in &params {
                 if e.scope != scope {
+                    if !table.is_empty() {
+                        print!("{}", table.render(width));
+                        table = crate::text::Table::new(2).max_share(3, 4);
+                    }
                     scope = e.scope.clone();
                     let header = if scope == "main" {
                         "main.cf".to_string()
@@ -119,18 +121,20 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> CliResult<i32> {
                 let value = if e.value.is_empty() {
                     "(empty)".to_string()
                 } else {
-                    postfix_conf::display_value(&e.value)
+                    crate::text::one_line(&postfix_conf::display_value(&e.value))
                 };
                 let inherited = if e.scope != "main" && !matches!(e.source, Source::Master(_)) {
                     " (inherited)"
                 } else {
                     ""
                 };
-                println!(
-                    "  {:<width$}  {:<28}  {}{}",
-                    e.name, value, e.source, inherited
-                );
+                table.row([
+                    e.name.clone(),
+                    e.source.to_string(),
+                    format!("{value}{inherited}"),
+                ]);
             }
+            print!("{}", table.render(width));
             for w in notes {
                 eprintln!("warning: {w}");
             }

@@ -158,12 +158,16 @@ pub fn run(ctx: &Ctx, args: &SimulateArgs) -> CliResult<i32> {
                 } else {
                     format!("; planned with: {}", policies.join(", "))
                 };
-                println!(
-                    "{} {} — Postfix {}, {}{pol}",
-                    bold("pftls simulate", ctx.color),
+                let head = format!(
+                    "{} — Postfix {}, {}{pol}",
                     ctx.config_dir.display(),
                     env.version,
                     baseline.source
+                );
+                let first = format!("{} ", bold("pftls simulate", ctx.color));
+                println!(
+                    "{}",
+                    crate::text::wrap(&head, crate::text::width(), &first, 2)
                 );
             }
             print!("{}", matrix.render_text(ctx.color));
