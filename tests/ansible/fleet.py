@@ -24,7 +24,6 @@ POLICIES = ["inbound-opportunistic", "tls-logging"]
 # The line that makes the broken host's main.cf unparsable, and what pftls says about it.
 BROKEN_LINE = "this line has no equals sign\n"
 BROKEN_MESSAGE = "missing '=' after attribute name"
-SSH_USER = "pftls-ansible"
 
 # Host kinds: (example directory, crypto-policies directory or None for a host without
 # crypto-policies, policies, compliant?). A compliant kind is the example after one apply.
@@ -108,6 +107,8 @@ class Fleet:
             lines = [line.split() for line in handle if line.strip()]
         if len(lines) != len(LAYOUT):
             raise RuntimeError("sshfleet made %d hosts, the layout has %d" % (len(lines), len(LAYOUT)))
+        with open(os.path.join(root, "created-user")) as handle:
+            self.ssh_user = handle.read().strip()
         self.reload_script = os.path.join(root, "reload.sh")
         with open(self.reload_script, "w") as handle:
             # Records the uid it ran as: pftls runs the reload command, as root through become.
@@ -167,7 +168,7 @@ class Fleet:
         host = self.hosts[name]
         return {
             "ansible_host": host["address"],
-            "ansible_user": SSH_USER,
+            "ansible_user": self.ssh_user,
             "ansible_ssh_private_key_file": os.path.join(self.root, "ssh", "id_ed25519"),
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
             "ansible_python_interpreter": "/usr/bin/python3",
@@ -254,7 +255,12 @@ class Run:
 
     def results(self, task):
         """Per host, the result of the task named TASK (over every serial batch)."""
-        return (self.data.get("tasks") or {}).get(task) or {}
+        out = {}
+        for name, hosts in (self.data.get("tasks") or {}).items():
+            # Tasks of a role are named "ROLE : TASK".
+            if name == task or name.endswith(" : " + task):
+                out.update(hosts)
+        return out
 
 
 class Runner:

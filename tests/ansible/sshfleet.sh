@@ -12,7 +12,7 @@
 # controller namespace (sshfleet_exec). The login user is unprivileged; modules reach root with
 # become (sudo), as in production.
 
-SSHFLEET_USER=pftls-ansible
+# The login user is made per run (its name carries the run id), so that runs never share one.
 SSHFLEET_NET=198.51.100
 
 # Namespace names carry the pid of the shell that made them, so that two runs never collide.
@@ -28,6 +28,7 @@ sshfleet_exec() {
 sshfleet_up() {
   local dir=$1 count=$2 i name ns addr
   echo "$$" >"$dir/run-id"
+  local user="pftls-ans-$$"
   : >"$dir/hosts"
   mkdir -p "$dir/ssh"
   # sshd reads authorized_keys as the login user: the path to it must be traversable.
@@ -37,13 +38,12 @@ sshfleet_up() {
   chmod 644 "$dir/ssh/authorized_keys"
 
   # The login user: a fresh one per run, home under DIR (ansible's remote_tmp lives there).
-  if id "$SSHFLEET_USER" >/dev/null 2>&1; then userdel -r "$SSHFLEET_USER" >/dev/null 2>&1 || true; fi
   # Password '*': no password login, but not "locked" (sshd refuses locked accounts).
   useradd --home-dir "$dir/home" --create-home --shell /bin/sh --user-group \
-    --password '*' "$SSHFLEET_USER"
-  echo "$SSHFLEET_USER" >"$dir/created-user"
-  printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\n' "$SSHFLEET_USER" >"/etc/sudoers.d/$SSHFLEET_USER-test"
-  chmod 440 "/etc/sudoers.d/$SSHFLEET_USER-test"
+    --password '*' "$user"
+  echo "$user" >"$dir/created-user"
+  printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\n' "$user" >"/etc/sudoers.d/$user"
+  chmod 440 "/etc/sudoers.d/$user"
   # sshd's privilege separation directory (made by the ssh service, which does not run here).
   mkdir -p /run/sshd && chmod 755 /run/sshd
 
@@ -80,7 +80,7 @@ UsePAM no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin no
-AllowUsers $SSHFLEET_USER
+AllowUsers $user
 MaxSessions 20
 MaxStartups 50
 LogLevel ERROR
@@ -98,7 +98,7 @@ CFG
     for tries in $(seq 1 50); do
       if sshfleet_exec "$dir" ssh -q -i "$dir/ssh/id_ed25519" -o BatchMode=yes \
         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=2 \
-        "$SSHFLEET_USER@$addr" true 2>/dev/null; then
+        "$user@$addr" true 2>/dev/null; then
         ok=1
         break
       fi
@@ -129,7 +129,7 @@ sshfleet_down() {
     rm -f "$dir/namespaces"
   fi
   if [ -f "$dir/created-user" ]; then
-    rm -f "/etc/sudoers.d/$SSHFLEET_USER-test"
+    rm -f "/etc/sudoers.d/$(cat "$dir/created-user")"
     userdel -r "$(cat "$dir/created-user")" >/dev/null 2>&1 || true
     rm -f "$dir/created-user"
   fi
