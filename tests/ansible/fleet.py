@@ -57,7 +57,10 @@ LAYOUT = [
     "cs10-stock-ok",
     "deb12-stock",
 ]
-STAGED_SERIAL = [1, 4, "100%"]
+# This host names its logging policy by file (a copy of the built-in tls-logging) instead of by
+# name (the site's own copy of tls-logging); it is the same kind as h08, so both must end with the same bytes.
+POLICY_FILE_HOST = "h10"
+POLICY_FILE_TWIN = "h08"
 
 
 def run_pftls(pftls, args):
@@ -128,6 +131,14 @@ class Fleet:
                 "crypto_dir": crypto or os.path.join(base, "no-crypto-policies"),
                 "policies": policies,
             }
+        host = self.hosts[POLICY_FILE_HOST]
+        policy_file = os.path.join(host["base"], "site-logging.yaml")
+        with open(os.path.join(REPO, "policies", "tls-logging.yaml")) as handle:
+            text = handle.read()
+        with open(policy_file, "w") as handle:
+            # pftls wants a policy's name to be its file name.
+            handle.write(text.replace("name: tls-logging\n", "name: site-logging\n", 1))
+        host["policies"] = [p if p != "tls-logging" else policy_file for p in host["policies"]]
         self.reset()
 
     def reset(self):

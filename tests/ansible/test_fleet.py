@@ -9,6 +9,7 @@ Prints one line per check and a closing 'N passed, N failed' line; exits 1 on an
 
 import argparse
 import glob
+import importlib.util
 import os
 import re
 import shutil
@@ -165,6 +166,40 @@ def collection_checks(res, venv_bin, sanity_bin, tmp, env):
     return collections
 
 
+def diff_helper(res, pftls, tmp):
+    """module_utils rebuilds the planned file from pftls's unified diff, also for CRLF lines and
+    a missing final newline, and refuses a diff that does not fit."""
+    spec = importlib.util.spec_from_file_location(
+        "pftls_module_utils", os.path.join(fleet.COLLECTION, "plugins", "module_utils", "pftls.py")
+    )
+    utils = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(utils)
+    conf = os.path.join(tmp, "crlf")
+    shutil.copytree(os.path.join(fleet.EXAMPLES, "centos-stream-10", "over-hardened"), conf)
+    for filename in ("main.cf", "master.cf"):
+        path = os.path.join(conf, filename)
+        with open(path, "rb") as handle:
+            data = handle.read().replace(b"\n", b"\r\n").rstrip(b"\r\n")
+        with open(path, "wb") as handle:
+            handle.write(data)
+    code, out = fleet.run_pftls(
+        pftls,
+        ["-c", conf, "--backup-dir", os.path.join(tmp, "crlf-bk"), "--crypto-policies-dir",
+         fleet.CS10_CRYPTO, "plan"] + ["--policy=%s" % p for p in fleet.POLICIES],
+    )
+    changed = [f for f in (out or {}).get("files", []) if f.get("changed")]
+    ok = code == 0 and len(changed) == 2
+    for entry in changed:
+        with open(entry["path"], "rb") as handle:
+            after = utils.apply_unified_diff(handle.read(), entry["diff"])
+        ok = ok and after is not None and utils.sha256_hex(after) == entry["after_sha256"]
+    res.check("module_utils: planned CRLF text rebuilt from the diff matches after_sha256", ok, repr(out)[:300])
+    res.check(
+        "module_utils: a diff that does not fit is refused",
+        changed != [] and utils.apply_unified_diff(b"other\n", changed[0]["diff"]) is None,
+    )
+
+
 def install(res, runner, fl, pftls_src):
     """install.yml copies the pftls binary to every host, as root, over ssh; again: no change."""
     hosts = sorted(fl.hosts)
@@ -234,6 +269,26 @@ def check_mode(res, runner, fl):
         "--- before: %s" % path in run.output and "+smtpd_tls_loglevel = 1" in run.output,
         run.output[-800:],
     )
+    host = fl.noncompliant[0]
+    run = runner.playbook("module-apply.yml", "--check", "--limit", host, "-e", "pftls_postfix_version=banana")
+    result = run.results("Apply the policies").get(host) or {}
+    res.check(
+        "module-apply.yml postfix_version=banana: pftls's refusal, nothing touched",
+        result.get("failed") and "--postfix-version" in " ".join(result.get("cmd") or [])
+        and result.get("msg", "").startswith("pftls") and "banana" in result.get("msg", ""),
+        result,
+    )
+    sample = [host, fl.compliant[0]]
+    run = runner.playbook("site.yml", "--check", "--diff", "--limit", ",".join(sample))
+    expect_stats(res, "site.yml --check --diff", run, sample, [host], [])
+    res.check(
+        "site.yml --check --diff: the role shows the same planned text",
+        all(
+            e.get("after") == planned[host][os.path.basename(e.get("after_header", ""))]
+            for e in run.results("Apply the policies")[host].get("diff") or [{}]
+        ),
+    )
+    expect_untouched(res, "module-apply.yml postfix_version, site.yml --check", trees, fl.trees())
     return planned
 
 
@@ -308,6 +363,12 @@ def role_rollout(res, runner, fl, planned):
             for name, after in planned.get(h, {}).items()
         )
         and all(set(planned.get(h, {})) for h in fl.noncompliant),
+    )
+    res.check(
+        "site.yml: a policy given by file gives the same bytes as by name",
+        fl.config_bytes(fleet.POLICY_FILE_HOST) == fl.config_bytes(fleet.POLICY_FILE_TWIN)
+        and fleet.POLICY_FILE_HOST in fl.noncompliant
+        and fl.hosts[fleet.POLICY_FILE_HOST]["policies"][-1].endswith(".yaml"),
     )
     res.check(
         "site.yml: reload only where something changed",
@@ -416,6 +477,7 @@ def main():
         seeds = fleet.make_seeds(tmp, pftls_src)
         fl = fleet.Fleet(args.fleet, seeds, pftls_src)
         res.check("fleet: %d hosts over ssh" % len(fl.hosts), len(fl.hosts) >= 8)
+        diff_helper(res, pftls_src, tmp)
         env = dict(os.environ)
         env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
         env["ANSIBLE_HOME"] = os.path.join(tmp, "ansible-home")
