@@ -24,8 +24,24 @@ from ansible.module_utils.basic import AnsibleModule
 
 
 def main():
-    """Accepts anything, does nothing."""
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True, bypass_checks=True)
+    """Validates the arguments, runs nothing."""
+    # The real module's argument_spec: Ansible validates the arguments the same way.
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", default="applied", choices=["applied", "rolled_back"]),
+            policies=dict(type="list", elements="str"),
+            reload=dict(type="bool", default=True),
+            reload_command=dict(type="str"),
+            to=dict(type="str"),
+            config_dir=dict(type="path", default="/etc/postfix"),
+            backup_dir=dict(type="path", default="/var/lib/pftls/backups"),
+            crypto_policies_dir=dict(type="path"),
+            policy_dirs=dict(type="list", elements="path", default=[]),
+            postfix_version=dict(type="str"),
+            binary=dict(type="str", default="pftls"),
+        ),
+        supports_check_mode=True,
+    )
     module.exit_json(changed=False, msg="stub", findings=[])
 
 
