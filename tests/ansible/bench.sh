@@ -10,8 +10,12 @@ export PYTHONDONTWRITEBYTECODE=1
 . "$ROOT/tests/ansible/sshfleet.sh"
 ensure_venv
 FLEET=$(mktemp -d /tmp/pftls-ansible-bench-XXXXXX)
+CHILD=
 trap 'sshfleet_down "$FLEET"; rm -rf "$FLEET"' EXIT
-trap 'exit 130' INT TERM
+# Waited for in the background, so that INT/TERM run the traps at once (see run.sh).
+trap '[ -z "$CHILD" ] || kill "$CHILD" 2>/dev/null; exit 130' INT TERM
 sshfleet_up "$FLEET" "${PFTLS_ANSIBLE_HOSTS:-10}"
 "$VENV/bin/python" "$ROOT/tests/ansible/bench.py" --pftls "${1:-$ROOT/target/debug/pftls}" \
-  --fleet "$FLEET" --controller-ns "$(sshfleet_ns "$FLEET" ctl)" --rounds "${2:-3}"
+  --fleet "$FLEET" --controller-ns "$(sshfleet_ns "$FLEET" ctl)" --rounds "${2:-3}" &
+CHILD=$!
+wait "$CHILD"

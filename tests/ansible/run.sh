@@ -41,8 +41,13 @@ cleanup() {
   if [ "$rc" -eq 0 ]; then rm -rf "$FLEET"; else echo "     kept $FLEET" >&2; fi
   exit "$rc"
 }
+CHILD=
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# bash runs a trap only once its foreground command ends: the driver runs in the background and
+# is waited for, so that INT/TERM stop it (and sshfleet_down the playbooks in the namespaces).
+trap '[ -z "$CHILD" ] || kill "$CHILD" 2>/dev/null; exit 130' INT TERM
 sshfleet_up "$FLEET" "$HOSTS"
 "$VENV/bin/python" "$ROOT/tests/ansible/test_fleet.py" --pftls "$PFTLS" --fleet "$FLEET" \
-  --controller-ns "$(sshfleet_ns "$FLEET" ctl)" --sanity-bin "$SANITY_VENV/bin"
+  --controller-ns "$(sshfleet_ns "$FLEET" ctl)" --sanity-bin "$SANITY_VENV/bin" &
+CHILD=$!
+wait "$CHILD"
