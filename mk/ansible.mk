@@ -1,17 +1,22 @@
-# Ansible examples (examples/ansible): playbooks and the pftls module, run with real
-# ansible-core (pinned in tests/ansible/requirements.txt, virtualenv ~/.cache/pftls/ansible-venv,
-# reused when present) over a 20-host local fleet. With CI=true a failure to install
-# ansible-core is a test failure.
+# Ansible (issue 18): the pftls.postfix collection (ansible_collections/pftls/postfix) and the
+# playbooks of examples/ansible, run with real ansible-core (pinned in tests/ansible/requirements*.txt,
+# virtualenvs under ~/.cache/pftls, reused when present) over a fleet of hosts reached by real
+# SSH: one network namespace, sshd and address per host (tests/ansible/sshfleet.sh). Needs root.
+# tests/ansible/install-deps.sh installs sshd, sudo and iproute2 when missing. With CI=true a
+# failure to install ansible-core is a test failure.
 ANSIBLE_PFTLS := $(or $(CARGO_TARGET_DIR),target)/debug/pftls
 
-.PHONY: test-ansible bench-ansible
+.PHONY: test-ansible bench-ansible ansible-deps
 
-test-ansible: test-deps
+ansible-deps:
+	bash tests/ansible/install-deps.sh
+
+test-ansible: test-deps ansible-deps
 	$(CARGO) build -p pftls
 	bash tests/ansible/run.sh $(ANSIBLE_PFTLS)
 
-# Playbook time over the fleet with pftls vs a stub (what pftls adds per host).
-bench-ansible: test-deps
+# Playbook time over the ssh fleet with pftls vs a stub module (what pftls adds per host).
+bench-ansible: test-deps ansible-deps
 	$(CARGO) build -p pftls
 	bash tests/ansible/bench.sh $(ANSIBLE_PFTLS)
 
