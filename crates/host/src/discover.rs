@@ -44,18 +44,19 @@ impl ConfigFiles {
         }
         // Non-blocking, regular files only, size-limited: a FIFO or /dev/zero as main.cf must
         // not hang or exhaust pftls while it holds the lock.
-        let main = pftls_safe_read::read(&main_path, pftls_safe_read::Kind::Config).map_err(|e| {
-            let hint = if e.is_not_found() {
-                " (is this the Postfix configuration directory? use -c DIR or PFTLS_CONFIG_DIR)"
-            } else {
-                ""
-            };
-            HostError::Read {
-                path: main_path.clone(),
-                message: e.to_string(),
-                hint: hint.into(),
-            }
-        })?;
+        let main =
+            pftls_safe_read::read(&main_path, pftls_safe_read::Kind::Config).map_err(|e| {
+                let hint = if e.is_not_found() {
+                    " (is this the Postfix configuration directory? use -c DIR or PFTLS_CONFIG_DIR)"
+                } else {
+                    ""
+                };
+                HostError::Read {
+                    path: main_path.clone(),
+                    message: e.to_string(),
+                    hint: hint.into(),
+                }
+            })?;
         let (master, master_exists) =
             match pftls_safe_read::read_optional(&master_path, pftls_safe_read::Kind::Config) {
                 Ok(Some(b)) => (b, true),

@@ -4,6 +4,16 @@ use similar::TextDiff;
 
 /// A unified diff of two versions of a file, with `a/PATH` and `b/PATH` headers; empty when equal.
 pub fn unified_diff(path: &str, before: &[u8], after: &[u8]) -> String {
+    labeled_diff(
+        &format!("{path} (current)"),
+        &format!("{path} (planned)"),
+        before,
+        after,
+    )
+}
+
+/// A unified diff with the given header labels (empty when the bytes are equal).
+pub fn labeled_diff(before_label: &str, after_label: &str, before: &[u8], after: &[u8]) -> String {
     if before == after {
         return String::new();
     }
@@ -12,7 +22,7 @@ pub fn unified_diff(path: &str, before: &[u8], after: &[u8]) -> String {
     let diff = TextDiff::from_lines(b.as_ref(), a.as_ref());
     diff.unified_diff()
         .context_radius(3)
-        .header(&format!("{path} (current)"), &format!("{path} (planned)"))
+        .header(before_label, after_label)
         .missing_newline_hint(true)
         .to_string()
 }

@@ -89,8 +89,9 @@ fn drift_is_shown_and_refused_unless_forced() {
     let mut edited = s.main_cf();
     edited.extend_from_slice(b"relayhost = [smarthost.example]:587\n");
     std::fs::write(s.conf.join("main.cf"), &edited).unwrap();
+    // The dry run shows the same refusal the real run gives (exit 1), with the diff.
     let (code, d) = s.json(&["rollback", "--dry-run"]);
-    assert_eq!(code, 0, "{d}");
+    assert_eq!(code, 1, "{d}");
     assert!(
         d["drift"][0]["diff"]
             .as_str()
@@ -100,11 +101,11 @@ fn drift_is_shown_and_refused_unless_forced() {
     );
     let out = s.run(&["rollback"]);
     assert_eq!(out.status.code(), Some(1));
+    // The refusal on stderr, the diff of what would be discarded on stdout.
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("--force") && err.contains("+relayhost"),
-        "{err}"
-    );
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(err.contains("--force"), "{err}");
+    assert!(diff.contains("+relayhost"), "{diff}");
     assert_eq!(s.main_cf(), edited, "nothing written");
     let (code, r) = s.json(&["rollback", "--force"]);
     assert_eq!(code, 0, "{r}");

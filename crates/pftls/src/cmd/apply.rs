@@ -6,11 +6,11 @@ use std::path::Path;
 
 use crate::cli::{ApplyArgs, Format, PlanArgs};
 use crate::context::{ConfigFiles, Ctx};
-use crate::saved_plan::SavedPlan;
 use crate::error::{CliError, CliResult};
 use crate::output::{
     bold, colorize_diff, first_sentence, or_unset, print_report, severity, unified_diff,
 };
+use crate::saved_plan::SavedPlan;
 use crate::validate::validate_candidate;
 
 /// Everything the output needs about one planning run.

@@ -62,8 +62,9 @@ fn drift_diff(files: &[DriftFile]) -> String {
         .iter()
         .map(|f| {
             let path = f.path.display().to_string();
-            unified_diff(
+            crate::output::labeled_diff(
                 &format!("{path} (as pftls wrote it)"),
+                &format!("{path} (now)"),
                 &f.applied,
                 f.current.as_deref().unwrap_or_default(),
             )
