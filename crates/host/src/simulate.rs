@@ -324,7 +324,7 @@ fn stand_in(k: KeySpec, note: Option<String>) -> CertChoice {
 /// The key type and size of the first certificate in a PEM file (None when unreadable or of
 /// a type that cannot be generated, such as Ed25519).
 fn key_spec_of_cert(path: &Path) -> Option<KeySpec> {
-    let pem = std::fs::read(path).ok()?;
+    let pem = pftls_safe_read::read(path, pftls_safe_read::Kind::Certificate).ok()?;
     let leaf = X509::stack_from_pem(&pem).ok()?.into_iter().next()?;
     let key = leaf.public_key().ok()?;
     match key.id() {

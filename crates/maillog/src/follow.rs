@@ -84,13 +84,10 @@ impl LogFollower {
     }
 
     fn open_current(&self) -> Result<Option<(File, std::fs::Metadata)>, LogError> {
-        match File::open(&self.path) {
-            Ok(file) => {
-                let meta = file.metadata().map_err(|e| LogError::io(&self.path, e))?;
-                Ok(Some((file, meta)))
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(LogError::io(&self.path, e)),
+        match pftls_safe_read::open(&self.path, pftls_safe_read::Kind::Log) {
+            Ok((file, meta)) => Ok(Some((file, meta))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(LogError::io(&self.path, e.into_reason_io())),
         }
     }
 

@@ -47,8 +47,10 @@ impl LogSource {
         if path == Path::new("-") {
             return Ok(Self::from_reader("-", io::stdin(), None));
         }
-        let file = File::open(path).map_err(|e| LogError::io(path, e))?;
-        let meta = file.metadata().map_err(|e| LogError::io(path, e))?;
+        // Non-blocking open, regular files only: a FIFO or device given as a log must not hang
+        // pftls (stdin is `-`).
+        let (file, meta) = pftls_safe_read::open(path, pftls_safe_read::Kind::Log)
+            .map_err(|e| LogError::io(path, e.into_reason_io()))?;
         let reference = meta.modified().ok().map(DateTime::<Utc>::from);
         let positioned = if meta.is_file() {
             file.try_clone().ok()

@@ -6,13 +6,13 @@ const GLOBAL_USERS: &[(&str, &[&str])] = &[
     (
         "config_dir",
         &[
-            "show", "doctor", "plan", "apply", "rollback", "simulate", "tlsa", "backups",
+            "show", "doctor", "plan", "apply", "rollback", "verify", "simulate", "tlsa", "backups",
             "policies", "set",
         ],
     ),
     (
         "backup_dir",
-        &["apply", "rollback", "backups", "logs", "set"],
+        &["apply", "rollback", "backups", "logs", "set", "verify"],
     ),
     ("policy_dirs", &["plan", "apply", "simulate", "policies"]),
     (
@@ -37,7 +37,7 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "pftls show                      # TLS settings with FILE:LINE provenance",
             "pftls show --all -c /etc/postfix-out",
-            "pftls show --format json | jq '.rows[] | select(.inherited)'",
+            "pftls show --format json | jq '.parameters[] | select(.inherited | not)'",
         ],
     ),
     (
@@ -62,6 +62,7 @@ const EXAMPLES: &[(&str, &[&str])] = &[
             "pftls apply -p inbound-opportunistic --dry-run",
             "pftls apply -p inbound-opportunistic --reload --keep 10",
             "pftls apply --plan /root/tls.plan --reload",
+            "pftls --all-instances apply -p inbound-opportunistic --reload",
         ],
     ),
     (
@@ -70,6 +71,14 @@ const EXAMPLES: &[(&str, &[&str])] = &[
             "pftls rollback --dry-run         # what would be restored",
             "pftls rollback --reload",
             "pftls rollback --to 20260101T120000Z --reload",
+        ],
+    ),
+    (
+        "verify",
+        &[
+            "pftls verify                    # probe every listener of /etc/postfix now",
+            "pftls -c /etc/postfix-out verify --format json",
+            "pftls apply -p inbound-opportunistic --reload --verify   # restore on failure",
         ],
     ),
     (

@@ -1,41 +1,33 @@
 //! Which Postfix versions `--postfix-version` may name.
 //!
-//! pftls only has parameter data (defaults, syntax) for the release lines between
-//! [`PostfixVersion::OLDEST_SUPPORTED`] and [`PostfixVersion::NEWEST_KNOWN`]; a version outside
-//! them would silently be planned with another line's data, so it is refused as a usage error.
-//! [`known_lines`] is the one place to point at the catalogue's own list once it has one.
+//! pftls only has parameter data (defaults, syntax) for the release lines of its catalogues
+//! ([`pftls_policy::catalogue::SUPPORTED_LINES`]); a version outside them would silently be
+//! planned with another line's data, so it is refused as a usage error before any command runs.
 
+use pftls_policy::catalogue::{UnsupportedVersion, SUPPORTED_LINES};
 use pftls_policy::PostfixVersion;
 
 /// The `major.minor` release lines pftls has parameter data for, oldest first.
 pub fn known_lines() -> Vec<(u32, u32)> {
-    let (lo, hi) = (
-        PostfixVersion::OLDEST_SUPPORTED,
-        PostfixVersion::NEWEST_KNOWN,
-    );
-    (lo.major..=hi.major)
-        .flat_map(|major| {
-            let first = if major == lo.major { lo.minor } else { 0 };
-            let last = if major == hi.major { hi.minor } else { 99 };
-            (first..=last).map(move |minor| (major, minor))
-        })
-        .collect()
+    SUPPORTED_LINES.to_vec()
 }
 
-/// Parses a `--postfix-version` value and refuses a release line pftls has no data for; the
-/// error lists the known lines.
+/// Parses a `--postfix-version` value and refuses a release line pftls has no catalogue for;
+/// the error lists the known lines.
 pub fn parse_target(text: &str) -> Result<PostfixVersion, String> {
     let v: PostfixVersion = text
         .parse()
         .map_err(|e| format!("--postfix-version: {e}"))?;
-    let lines = known_lines();
-    if lines.contains(&(v.major, v.minor)) {
+    if SUPPORTED_LINES.contains(&(v.major, v.minor)) {
         return Ok(v);
     }
-    let list: Vec<String> = lines.iter().map(|(a, b)| format!("{a}.{b}")).collect();
+    let list: Vec<String> = SUPPORTED_LINES
+        .iter()
+        .map(|(a, b)| format!("{a}.{b}"))
+        .collect();
     Err(format!(
-        "--postfix-version {text}: pftls has no parameter data for Postfix {}; known versions: {}",
-        v.line(),
+        "--postfix-version {text}: {}; known versions: {}",
+        UnsupportedVersion { version: v },
         list.join(", ")
     ))
 }

@@ -39,6 +39,11 @@ pub enum Kind {
     Small,
     /// A mail log (read as a stream; the limit only guards against devices).
     Log,
+    /// A certificate, chain or private key (PEM or DER).
+    Certificate,
+    /// A small text input: crypto-policy back-end files, MTA-STS policies, client-profile
+    /// lists, resolv.conf.
+    Text,
 }
 
 impl Kind {
@@ -55,6 +60,9 @@ impl Kind {
             Kind::Plan => 192 * MIB,
             Kind::Small => 4096,
             Kind::Log => u64::MAX,
+            // A long chain of large certificates is still far below this.
+            Kind::Certificate => 4 * MIB,
+            Kind::Text => 4 * MIB,
         }
     }
 
@@ -67,6 +75,8 @@ impl Kind {
             Kind::Plan => "plan file",
             Kind::Small => "status file",
             Kind::Log => "log file",
+            Kind::Certificate => "certificate or key file",
+            Kind::Text => "text file",
         }
     }
 }
@@ -142,6 +152,29 @@ impl ReadError {
     /// Whether the error is "the file does not exist".
     pub fn is_not_found(&self) -> bool {
         matches!(self, ReadError::NotFound { .. })
+    }
+
+    /// An [`io::Error`] with this error's reason but not the path, for error types that name
+    /// the path themselves (`"{path}: {source}"`).
+    pub fn into_reason_io(self) -> io::Error {
+        match self {
+            ReadError::Io { source, .. } => source,
+            ReadError::NotFound { .. } => io::Error::from_raw_os_error(libc::ENOENT),
+            ReadError::NotRegular { what, kind, .. } => io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("not a regular file ({what}); refusing to read it as a {kind}"),
+            ),
+            ReadError::TooLarge {
+                size, limit, kind, ..
+            } => io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{size} bytes is too large for a {kind} (limit {limit} bytes)"),
+            ),
+            ReadError::NotUtf8 { offset, .. } => io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("not valid UTF-8 text (byte offset {offset})"),
+            ),
+        }
     }
 
     /// An [`io::Error`] carrying this error's message (for APIs that want one).

@@ -185,7 +185,9 @@ pub fn key_requirement(seclevel: u32) -> String {
 }
 
 fn read_file(path: &Path, problems: &mut Vec<CertProblem>) -> Option<Vec<u8>> {
-    match std::fs::read(path) {
+    match pftls_safe_read::read(path, pftls_safe_read::Kind::Certificate)
+        .map_err(pftls_safe_read::ReadError::into_reason_io)
+    {
         Ok(b) => Some(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             problems.push(CertProblem::Missing {

@@ -6,7 +6,6 @@
 //! range, but keeps the `@SECLEVEL` (reference §2.2). So the policy binds Postfix through
 //! the seclevel only; everything else must be expressed in Postfix parameters.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use openssl::ssl::{SslContextBuilder, SslMethod};
@@ -190,7 +189,8 @@ fn protocol_of_version(v: openssl::ssl::SslVersion) -> Option<Protocol> {
 }
 
 fn read(path: &Path) -> Result<String, TlsError> {
-    fs::read_to_string(path).map_err(|e| TlsError::io(path, e))
+    pftls_safe_read::read_to_string(path, pftls_safe_read::Kind::Text)
+        .map_err(|e| TlsError::io(path, e.into_reason_io()))
 }
 
 /// First non-comment line of `config` / `state/current`, validated as `NAME(:MODULE)*`.

@@ -169,8 +169,10 @@ pub fn load_cert_spec(spec: &CertSpec) -> Result<CertKey, TlsError> {
     match spec {
         CertSpec::Generated(k) => generated(k),
         CertSpec::Files { cert, key } => {
-            let cert_pem = std::fs::read(cert).map_err(|e| TlsError::io(cert, e))?;
-            let key_pem = std::fs::read(key).map_err(|e| TlsError::io(key, e))?;
+            let cert_pem = pftls_safe_read::read(cert, pftls_safe_read::Kind::Certificate)
+                .map_err(|e| TlsError::io(cert, e.into_reason_io()))?;
+            let key_pem = pftls_safe_read::read(key, pftls_safe_read::Kind::Certificate)
+                .map_err(|e| TlsError::io(key, e.into_reason_io()))?;
             let mut certs = X509::stack_from_pem(&cert_pem).map_err(|e| {
                 TlsError::openssl(format!("{}: reading certificates", cert.display()), &e)
             })?;

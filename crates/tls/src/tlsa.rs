@@ -86,7 +86,8 @@ pub fn tlsa_2_1_1(issuer: &X509Ref) -> Result<TlsaRecord, TlsError> {
 
 /// All certificates of a PEM file, in file order (private-key blocks are skipped).
 pub fn read_certs(path: &Path) -> Result<Vec<X509>, TlsError> {
-    let pem = std::fs::read(path).map_err(|e| TlsError::io(path, e))?;
+    let pem = pftls_safe_read::read(path, pftls_safe_read::Kind::Certificate)
+        .map_err(|e| TlsError::io(path, e.into_reason_io()))?;
     let certs = X509::stack_from_pem(&pem).map_err(|e| {
         TlsError::openssl(format!("{}: parsing PEM certificates", path.display()), &e)
     })?;

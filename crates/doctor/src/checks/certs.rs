@@ -99,7 +99,8 @@ fn no_cert(cx: &Cx<'_>, scope: &str, mandatory: bool, level_source: &str) -> Dra
 
 /// Recomputes the validity problems at `now` (seconds since the epoch) instead of the clock.
 fn revalidate(report: &mut CertReport, now: i64, warn_days: i64) {
-    let Ok(pem) = std::fs::read(&report.cert_path) else {
+    let Ok(pem) = pftls_safe_read::read(&report.cert_path, pftls_safe_read::Kind::Certificate)
+    else {
         return;
     };
     let Ok(cert) = X509::from_pem(&pem) else {

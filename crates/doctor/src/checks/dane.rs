@@ -79,7 +79,9 @@ fn resolver(path: &Path, out: &mut Vec<Draft>) {
     let shown = path.display().to_string();
     let fix = "run a local DNSSEC-validating resolver (e.g. unbound on 127.0.0.1) and list only it in resolv.conf: \
                nameserver 127.0.0.1";
-    let text = match std::fs::read_to_string(path) {
+    let text = match pftls_safe_read::read_to_string(path, pftls_safe_read::Kind::Text)
+        .map_err(pftls_safe_read::ReadError::into_reason_io)
+    {
         Ok(t) => t,
         Err(e) => {
             out.push(Draft::new(

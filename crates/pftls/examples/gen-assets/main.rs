@@ -226,11 +226,16 @@ fn see_also(name: &str, pages: &[String]) -> Vec<String> {
     refs
 }
 
-/// Writes the bash, zsh and fish completion scripts.
+/// Writes the bash, zsh and fish completion scripts: the same scripts `pftls completions SHELL`
+/// prints (bash's also completes policy names and snapshot ids).
 fn write_completions(dir: &Path) -> Result<(), GenError> {
-    let mut cmd = Cli::command();
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        clap_complete::generate_to(shell, &mut cmd, BIN, dir).map_err(io_at(dir))?;
+    for (shell, name) in [
+        (Shell::Bash, format!("{BIN}.bash")),
+        (Shell::Zsh, format!("_{BIN}")),
+        (Shell::Fish, format!("{BIN}.fish")),
+    ] {
+        let path = dir.join(name);
+        fs::write(&path, pftls::completions::script(shell)).map_err(io_at(&path))?;
     }
     Ok(())
 }

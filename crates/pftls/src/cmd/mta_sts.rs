@@ -340,7 +340,8 @@ fn run_generate(ctx: &Ctx, args: &MtaStsArgs) -> CliResult<i32> {
 }
 
 fn run_check(ctx: &Ctx, args: &MtaStsArgs, file: &Path) -> CliResult<i32> {
-    let bytes = std::fs::read(file).map_err(|e| io_error(file, &e))?;
+    let bytes = pftls_safe_read::read(file, pftls_safe_read::Kind::Text)
+        .map_err(|e| io_error(file, &e.into_reason_io()))?;
     let mut check: PolicyCheck = check_policy(&bytes);
     // The configuration is optional here: it only supplies the default certificate and domain.
     let cfg = (args.cert.is_none() || args.domain.is_none()).then(|| server_config(ctx, 25));

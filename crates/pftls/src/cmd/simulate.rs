@@ -39,7 +39,8 @@ pub struct SimulateArgs {
 pub fn select_clients(ids: &[String], file: Option<&Path>) -> CliResult<Vec<ClientProfile>> {
     let mut all = builtin_profiles();
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| crate::context::io_error(path, &e))?;
+        let text = pftls_safe_read::read_to_string(path, pftls_safe_read::Kind::Text)
+            .map_err(|e| crate::context::io_error(path, &e.into_reason_io()))?;
         let extra = load_profiles_json(&text).map_err(|e| {
             CliError::new("profiles", format!("{}: {e}", path.display()))
                 .at(path.display().to_string(), None)

@@ -65,10 +65,11 @@ impl PolicyCheck {
 
 /// Reads and checks a policy file; only an unreadable file is an `Err`.
 pub fn read_policy(path: &Path) -> Result<PolicyCheck, MtaStsError> {
-    let bytes = std::fs::read(path).map_err(|source| MtaStsError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        pftls_safe_read::read(path, pftls_safe_read::Kind::Text).map_err(|e| MtaStsError::Io {
+            path: path.to_path_buf(),
+            source: e.into_reason_io(),
+        })?;
     Ok(check_policy(&bytes))
 }
 

@@ -68,9 +68,9 @@ fn pem_blocks(path: &Path, bytes: &[u8]) -> Result<Vec<PemBlock>, MtaStsError> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, MtaStsError> {
-    std::fs::read(path).map_err(|source| MtaStsError::Io {
+    pftls_safe_read::read(path, pftls_safe_read::Kind::Certificate).map_err(|e| MtaStsError::Io {
         path: path.to_path_buf(),
-        source,
+        source: e.into_reason_io(),
     })
 }
 
