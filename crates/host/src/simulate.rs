@@ -23,15 +23,6 @@ use serde::Serialize;
 
 use crate::HostError;
 
-/// Bold text for terminals when `color` is on.
-fn bold(s: &str, color: bool) -> String {
-    if color {
-        format!("\x1b[1m{s}\x1b[0m")
-    } else {
-        s.to_string()
-    }
-}
-
 /// Meaning of a successful handshake.
 pub const MEANING_TLS: &str = "delivered over TLS";
 /// Meaning when smtpd cannot run with the configuration (Postfix exits fatally).
@@ -533,149 +524,6 @@ impl Matrix {
             })
             .collect()
     }
-
-    /// The readable table: per service, one line per client, before (and after).
-    pub fn render_text(&self, color: bool) -> String {
-        let mut out = String::new();
-        for s in &self.services {
-            let level = |side: &Option<ServerSide>| {
-                side.as_ref()
-                    .map(ServerSide::level)
-                    .unwrap_or_else(|| "(absent)".into())
-            };
-            let head = if self.planned {
-                format!(
-                    "{}: {} -> {}",
-                    s.service.describe(),
-                    level(&s.before),
-                    level(&s.after)
-                )
-            } else {
-                format!("{}: {}", s.service.describe(), level(&s.before))
-            };
-            out.push_str(&format!("\n{}\n", bold(&head, color)));
-            out.push_str(&render_rows(&s.clients, self.planned, color));
-            out.push_str(&format!("  {}\n", summary_line(&s.clients, self.planned)));
-        }
-        out
-    }
-}
-
-/// `ok/total` counts of a column.
-fn count(rows: &[ClientRow], after: bool) -> (usize, usize, usize) {
-    let mut tls = 0;
-    let mut refused = 0;
-    for r in rows {
-        let (o, m) = if after {
-            match (&r.after, &r.meaning_after) {
-                (Some(o), Some(m)) => (o, m.as_str()),
-                _ => continue,
-            }
-        } else {
-            (&r.before, r.meaning_before.as_str())
-        };
-        if o.ok {
-            tls += 1;
-        } else if m == FAILURE_ENCRYPT || m == MEANING_CONFIG_ERROR || m == "no such service" {
-            refused += 1;
-        }
-    }
-    (tls, refused, rows.len())
-}
-
-fn summary_line(rows: &[ClientRow], planned: bool) -> String {
-    let part = |after: bool| {
-        let (tls, refused, total) = count(rows, after);
-        format!(
-            "{tls}/{total} over TLS, {} in plaintext, {refused} refused",
-            total - tls - refused
-        )
-    };
-    if planned {
-        format!("current: {}; planned: {}", part(false), part(true))
-    } else {
-        format!("current: {}", part(false))
-    }
-}
-
-/// One table cell: its text and how to colour it.
-struct Cell {
-    text: String,
-    ok: bool,
-    refused: bool,
-}
-
-/// A table cell: `TLSv1.3 TLS_AES_256_GCM_SHA384`, or `REFUSED: reason` / `plaintext: reason`.
-fn cell(o: &HandshakeOutcome, meaning: &str) -> Cell {
-    if o.ok {
-        let text = format!(
-            "{} {}",
-            o.protocol.as_deref().unwrap_or("?"),
-            o.cipher.as_deref().unwrap_or("?")
-        );
-        return Cell {
-            text,
-            ok: true,
-            refused: false,
-        };
-    }
-    let plaintext = meaning == FAILURE_MAY || meaning == FAILURE_NONE;
-    let what = if plaintext { "plaintext" } else { "REFUSED" };
-    Cell {
-        text: format!("{what}: {}", o.error.as_deref().unwrap_or("failed")),
-        ok: false,
-        refused: !plaintext,
-    }
-}
-
-/// The cell padded to `width`, green (TLS), yellow (plaintext) or red (refused) with colour.
-fn paint(c: &Cell, width: usize, color: bool) -> String {
-    let padded = format!("{:<width$}", c.text);
-    if !color {
-        return padded;
-    }
-    let code = match (c.ok, c.refused) {
-        (true, _) => "32",
-        (false, true) => "31",
-        (false, false) => "33",
-    };
-    format!("\x1b[{code}m{padded}\x1b[0m")
-}
-
-fn render_rows(rows: &[ClientRow], planned: bool, color: bool) -> String {
-    let cells: Vec<(&str, Cell, Option<Cell>)> = rows
-        .iter()
-        .map(|r| {
-            let after = match (&r.after, &r.meaning_after) {
-                (Some(o), Some(m)) if planned => Some(cell(o, m)),
-                _ => None,
-            };
-            (r.client.as_str(), cell(&r.before, &r.meaning_before), after)
-        })
-        .collect();
-    let w_id = cells.iter().map(|c| c.0.len()).max().unwrap_or(6).max(6);
-    let w_b = cells
-        .iter()
-        .map(|c| c.1.text.len())
-        .max()
-        .unwrap_or(7)
-        .clamp(7, 64);
-    let mut out = if planned {
-        format!("  {:<w_id$}  {:<w_b$}  planned\n", "client", "current")
-    } else {
-        format!("  {:<w_id$}  current\n", "client")
-    };
-    for (id, before, after) in &cells {
-        match after {
-            Some(a) => out.push_str(&format!(
-                "  {id:<w_id$}  {}  {}\n",
-                paint(before, w_b, color),
-                paint(a, 0, color)
-            )),
-            None => out.push_str(&format!("  {id:<w_id$}  {}\n", paint(before, 0, color))),
-        }
-    }
-    out
 }
 
 /// One row of the plan's `impact`: one client against one service, before and after.
@@ -706,15 +554,6 @@ pub struct Impact {
     pub notes: Vec<String>,
     /// The matrix the rows come from.
     pub matrix: Matrix,
-}
-
-impl Impact {
-    /// Compact before/after table for the plan text output (starts with a newline).
-    pub fn render_text(&self, color: bool) -> String {
-        let mut out = format!("\n{}\n", bold("Handshake impact (client profiles):", color));
-        out.push_str(&self.matrix.render_text(color));
-        out
-    }
 }
 
 /// The handshake impact of `plan`: every client profile against every inbound TLS service,

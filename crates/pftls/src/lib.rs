@@ -14,6 +14,7 @@ pub mod help;
 pub mod instances;
 pub mod output;
 pub mod parse;
+pub mod render_impact;
 pub mod saved_plan;
 pub mod text;
 pub mod usage;

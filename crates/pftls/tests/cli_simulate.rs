@@ -423,7 +423,7 @@ fn impact_api_for_plan_and_apply() {
     // Nobody is refused after the fix, and somebody was before.
     assert!(rows.iter().any(|r| r["meaning_before"] == REFUSED));
     assert!(rows.iter().all(|r| r["meaning_after"] != REFUSED));
-    let text = imp.render_text(false);
+    let text = pftls::render_impact::impact_text(&imp, false);
     assert!(
         text.contains("Handshake impact") && text.contains("encrypt -> may"),
         "{text}"

@@ -758,11 +758,6 @@ pub fn report(
                      right before the renames: unchanged",
                 );
             }
-            if !ctx.quiet {
-                if let Some(i) = &planned.impact {
-                    print!("{}", i.render_text(ctx.color));
-                }
-            }
             if !plan.listener_changes.is_empty() {
                 println!("\n{}", bold("Listeners:", ctx.color));
                 for c in &plan.listener_changes {
@@ -771,10 +766,9 @@ pub fn report(
                         "inheritance" => "inherited from main.cf",
                         _ => "own -o changed by the policy",
                     };
-                    println!(
-                        "  {:<28} {:<11} {} -> {}   ({why})",
-                        c.listener, c.role, c.before, c.after
-                    );
+                    let first = format!("  {:<28} {:<11} ", c.listener, c.role);
+                    let text = format!("{} -> {}   ({why})", c.before, c.after);
+                    println!("{}", crate::text::wrap(&text, width, &first, 43));
                 }
             }
             if !plan.expectations.is_empty() {
@@ -786,7 +780,16 @@ pub fn report(
                         severity("FAILS ", ctx.color)
                     };
                     let at = e.location.as_deref().unwrap_or("-");
-                    println!("  {verdict} {}   [{at}]", e.message);
+                    let first = format!("  {verdict} ");
+                    println!(
+                        "{}",
+                        crate::text::wrap(&format!("{}   [{at}]", e.message), width, &first, 9)
+                    );
+                }
+            }
+            if !ctx.quiet {
+                if let Some(i) = &planned.impact {
+                    print!("{}", crate::render_impact::impact_text(i, ctx.color));
                 }
             }
             let show_fixed = !ctx.quiet && !planned.fixed.is_empty();

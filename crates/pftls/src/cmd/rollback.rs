@@ -219,7 +219,9 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
     );
     let report = match result {
         Err(TxnError::Drift { id, files }) => return Ok(refuse_drift(ctx, &id, &files, false)),
-        r => r.map_err(txn_error)?,
+        // A failed reload says whether Postfix is running at all (the master may have died
+        // between the check above and the reload).
+        r => r.map_err(|e| crate::cmd::apply::txn_error_in(ctx, e))?,
     };
     let not_active = match (&reload, report.changed) {
         (_, false) | (crate::instances::ReloadPlan::Run(_), _) => None,

@@ -171,7 +171,7 @@ pub fn run(ctx: &Ctx, args: &SimulateArgs) -> CliResult<i32> {
                     crate::text::wrap(&head, crate::text::width(), &first, 2)
                 );
             }
-            print!("{}", matrix.render_text(ctx.color));
+            print!("{}", crate::render_impact::matrix_text(&matrix, ctx.color));
             for w in &warnings {
                 eprintln!("note: {w}");
             }
