@@ -3,59 +3,23 @@
 //! instance's own log), and when the instance is not running a failed reload says so (from
 //! its `pid/master.pid`) and restores the files.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn run(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("60")
-        .args(argv)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"))
-}
-
-fn run_ok(argv: &[&str]) -> Output {
-    let o = run(argv);
-    assert!(
-        o.status.success(),
-        "{argv:?} failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+#[path = "support/postfix.rs"]
+mod postfix;
+use postfix::{free_port, run, run_ok, scratch};
 
 /// Root, postfix and openssl are needed; missing under CI=true is a failure, never a skip.
 fn can_run() -> bool {
-    // SAFETY: geteuid cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
-    let tools = ["postfix", "postconf", "openssl", "timeout"]
-        .iter()
-        .all(|t| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {t} >/dev/null")])
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-    let ok = root && tools;
-    if !ok {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "needs root, postfix and openssl (CI=true: failure, not a skip)"
-        );
-        eprintln!("NOTICE: e2e_instance_reload skipped: needs root, postfix and openssl");
-    }
-    ok
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    postfix::can_run(
+        "e2e_instance_reload",
+        &["postfix", "postconf", "openssl", "timeout"],
+    )
 }
 
 struct Instance {
@@ -68,70 +32,18 @@ struct Instance {
 
 impl Instance {
     fn create() -> Instance {
-        let tmp = tempfile::Builder::new()
-            .prefix("pftls-inst-")
-            .tempdir()
-            .unwrap();
-        let root = tmp.path().to_path_buf();
-        set_mode(&root, 0o755);
-        let conf = root.join("conf");
-        std::fs::create_dir(&conf).unwrap();
-        let example = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../examples/centos-stream-10/over-hardened");
-        for f in ["main.cf", "master.cf"] {
-            std::fs::copy(example.join(f), conf.join(f)).unwrap();
-        }
+        let postfix::Scratch {
+            tmp, root, conf, ..
+        } = scratch("pftls-inst-", Some("centos-stream-10/over-hardened"));
         let (cert, key) = (conf.join("cert.pem"), conf.join("key.pem"));
-        run_ok(&[
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-days",
-            "2",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-        ]);
-        set_mode(&key, 0o600);
-        std::fs::create_dir(root.join("queue")).unwrap();
-        set_mode(&root.join("queue"), 0o755);
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let d = run_ok(&[
-            "postconf",
-            "-d",
-            "-h",
-            "daemon_directory",
-            "shlib_directory",
-            "meta_directory",
-            "command_directory",
-        ]);
-        let d: Vec<String> = String::from_utf8_lossy(&d.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let port = free_port(&[]);
         let r = root.display();
-        let settings = [
-            format!("queue_directory={r}/queue"),
-            format!("data_directory={r}/data"),
-            format!("daemon_directory={}", d[0]),
-            format!("shlib_directory={}", d[1]),
-            format!("meta_directory={}", d[2]),
-            format!("command_directory={}", d[3]),
-            "mail_owner=postfix".into(),
-            "setgid_group=postdrop".into(),
-            "compatibility_level=3.6".into(),
-            "inet_interfaces=127.0.0.1".into(),
-            "inet_protocols=ipv4".into(),
+        let settings: Vec<String> = postfix::base_settings(
+            &format!("{r}/queue"),
+            &format!("{r}/data"),
+        )
+        .into_iter()
+        .chain([
             "myhostname=pftls-inst.localdomain".into(),
             "mydestination=localhost".into(),
             "default_transport=discard".into(),
@@ -144,7 +56,8 @@ impl Instance {
             format!("known_tcp_ports=lmtp=24, smtp={port}, smtps=submissions=465, submission=587"),
             format!("smtpd_tls_cert_file={}", cert.display()),
             format!("smtpd_tls_key_file={}", key.display()),
-        ];
+        ])
+        .collect();
         let mut argv = vec!["postconf", "-c", conf.to_str().unwrap(), "-e"];
         argv.extend(settings.iter().map(String::as_str));
         run_ok(&argv);

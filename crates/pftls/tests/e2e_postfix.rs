@@ -13,72 +13,28 @@
 //! see the real service) and is moved to a free port with `known_tcp_ports` (Postfix >= 3.6).
 //! Set `PFTLS_E2E_KEEP_LOG=FILE` to copy the instance's mail log to FILE.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Every external command runs under coreutils `timeout` with this many seconds.
-const CMD_TIMEOUT: &str = "60";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
-}
-
-/// Runs `argv` bounded by [`CMD_TIMEOUT`].
-fn run(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg(CMD_TIMEOUT)
-        .args(argv)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn run_ok(argv: &[&str]) -> Output {
-    let o = run(argv);
-    assert!(o.status.success(), "{argv:?} failed: {}", text(&o));
-    o
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool} >/dev/null 2>&1")])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
+#[path = "support/postfix.rs"]
+mod postfix;
+use postfix::{repo, run, run_ok, set_mode, text};
 
 /// Why the test cannot run here, if it cannot.
 fn missing_requirement() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not running as root".into());
-    }
-    for tool in [
+    if let Some(why) = postfix::missing_requirement(&[
         "postfix",
         "postconf",
         "postqueue",
         "swaks",
         "openssl",
         "timeout",
-    ] {
-        if !have(tool) {
-            return Some(format!("{tool} is not installed"));
-        }
+    ]) {
+        return Some(why);
     }
     let user = Command::new("id").arg("postfix").output().ok()?;
     if !user.status.success() {
@@ -88,8 +44,7 @@ fn missing_requirement() -> Option<String> {
 }
 
 fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    postfix::free_port(&[])
 }
 
 /// A running Postfix instance; stopped when dropped (also when the test panics).
@@ -134,23 +89,7 @@ impl Instance {
             std::fs::copy(example.join(f), conf.join(f)).expect("copy example");
         }
         let (cert, key) = (conf.join("cert.pem"), conf.join("key.pem"));
-        run_ok(&[
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-days",
-            "2",
-            "-keyout",
-            key.to_str().expect("utf-8 path"),
-            "-out",
-            cert.to_str().expect("utf-8 path"),
-        ]);
-        set_mode(&key, 0o600);
+        postfix::self_signed(&cert, &key);
         // The queue directory must exist; postfix start creates its subdirectories. The data
         // directory is left for Postfix to create, owned by mail_owner.
         let queue = root.join("queue");
@@ -187,46 +126,23 @@ impl Instance {
             }
         };
         std::fs::write(conf.join("master.cf"), master).expect("write master.cf");
-        // The installed Postfix's own program directories (the example has RHEL's).
-        let defaults = run_ok(&[
-            "postconf",
-            "-d",
-            "-h",
-            "daemon_directory",
-            "shlib_directory",
-            "meta_directory",
-            "command_directory",
-        ]);
-        let d: Vec<String> = String::from_utf8_lossy(&defaults.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
-        assert_eq!(d.len(), 4, "postconf -d -h: {}", text(&defaults));
         let r = root.display();
-        let settings = vec![
-            format!("queue_directory={r}/queue"),
-            format!("data_directory={r}/data"),
-            format!("daemon_directory={}", d[0]),
-            format!("shlib_directory={}", d[1]),
-            format!("meta_directory={}", d[2]),
-            format!("command_directory={}", d[3]),
-            "mail_owner=postfix".into(),
-            "setgid_group=postdrop".into(),
-            "compatibility_level=3.6".into(),
-            "inet_interfaces=127.0.0.1".into(),
-            "inet_protocols=ipv4".into(),
-            "myhostname=pftls-e2e.localdomain".into(),
-            "mydestination=localhost, $myhostname".into(),
-            "mynetworks=127.0.0.0/8".into(),
-            "default_transport=discard".into(),
-            "local_transport=discard".into(),
-            "alias_maps=".into(),
-            "alias_database=".into(),
-            "local_recipient_maps=".into(),
-            format!("maillog_file={r}/maillog"),
-            format!("maillog_file_prefixes={r}"),
-            // smtp/inet stays "smtp" in master.cf; only its port number moves.
-            format!(
+        let settings: Vec<String> =
+            postfix::base_settings(&format!("{r}/queue"), &format!("{r}/data"))
+                .into_iter()
+                .chain([
+                    "myhostname=pftls-e2e.localdomain".into(),
+                    "mydestination=localhost, $myhostname".into(),
+                    "mynetworks=127.0.0.0/8".into(),
+                    "default_transport=discard".into(),
+                    "local_transport=discard".into(),
+                    "alias_maps=".into(),
+                    "alias_database=".into(),
+                    "local_recipient_maps=".into(),
+                    format!("maillog_file={r}/maillog"),
+                    format!("maillog_file_prefixes={r}"),
+                    // smtp/inet stays "smtp" in master.cf; only its port number moves.
+                    format!(
                 "known_tcp_ports=lmtp=24, smtp={port}, smtps=submissions=465, submission={}",
                 if shape == Shape::Postscreen {
                     wrapper_port
@@ -234,9 +150,10 @@ impl Instance {
                     587
                 }
             ),
-            format!("smtpd_tls_cert_file={}", cert.display()),
-            format!("smtpd_tls_key_file={}", key.display()),
-        ];
+                    format!("smtpd_tls_cert_file={}", cert.display()),
+                    format!("smtpd_tls_key_file={}", key.display()),
+                ])
+                .collect();
         let mut argv: Vec<String> = vec![
             "postconf".into(),
             "-c".into(),
@@ -371,11 +288,6 @@ impl Drop for Instance {
             }
         }
     }
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 /// `{ok, protocol, cipher}` of an outcome object, as compared between prediction and wire.

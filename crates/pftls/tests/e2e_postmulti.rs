@@ -16,59 +16,19 @@
 //! failure). Needs root, postfix, postmulti, swaks, openssl, unshare; with CI=true a missing
 //! requirement is a failure, otherwise the test says why and passes.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const CMD_TIMEOUT: &str = "90";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
-}
-
-fn run(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg(CMD_TIMEOUT)
-        .args(argv)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn run_ok(argv: &[&str]) -> Output {
-    let o = run(argv);
-    assert!(o.status.success(), "{argv:?} failed: {}", text(&o));
-    o
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool} >/dev/null 2>&1")])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
+#[path = "support/postfix.rs"]
+mod postfix;
+use postfix::{free_port, repo, run, run_ok, set_mode, text};
 
 fn missing_requirement() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not running as root".into());
-    }
-    for tool in [
+    if let Some(why) = postfix::missing_requirement(&[
         "postfix",
         "postconf",
         "postmulti",
@@ -78,10 +38,8 @@ fn missing_requirement() -> Option<String> {
         "unshare",
         "mount",
         "timeout",
-    ] {
-        if !have(tool) {
-            return Some(format!("{tool} is not installed"));
-        }
+    ]) {
+        return Some(why);
     }
     if !Command::new("id")
         .arg("postfix")
@@ -100,21 +58,6 @@ fn missing_requirement() -> Option<String> {
         return Some("cannot create a mount namespace (unshare -m)".into());
     }
     None
-}
-
-fn free_port(not: &[u16]) -> u16 {
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let p = l.local_addr().expect("addr").port();
-        if !not.contains(&p) {
-            return p;
-        }
-    }
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 /// Every file under a directory with its sha256 (sorted), and its listing.
@@ -186,48 +129,27 @@ fn instance_settings(
     cert: &Path,
     key: &Path,
 ) -> Vec<String> {
-    let defaults = run_ok(&[
-        "postconf",
-        "-d",
-        "-h",
-        "daemon_directory",
-        "shlib_directory",
-        "meta_directory",
-        "command_directory",
-    ]);
-    let d: Vec<String> = String::from_utf8_lossy(&defaults.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
     let r = root.display();
-    vec![
-        format!("queue_directory={r}/{name}-queue"),
-        format!("data_directory={r}/{name}-data"),
-        format!("daemon_directory={}", d[0]),
-        format!("shlib_directory={}", d[1]),
-        format!("meta_directory={}", d[2]),
-        format!("command_directory={}", d[3]),
-        "mail_owner=postfix".into(),
-        "setgid_group=postdrop".into(),
-        "compatibility_level=3.6".into(),
-        "inet_interfaces=127.0.0.1".into(),
-        "inet_protocols=ipv4".into(),
-        format!("myhostname={name}.pftls-e2e.localdomain"),
-        "mydestination=localhost, $myhostname".into(),
-        "mynetworks=127.0.0.0/8".into(),
-        "default_transport=discard".into(),
-        "local_transport=discard".into(),
-        "alias_maps=".into(),
-        "alias_database=".into(),
-        "local_recipient_maps=".into(),
-        format!("maillog_file={r}/{name}.log"),
-        format!("maillog_file_prefixes={r}"),
-        format!(
+    postfix::base_settings(&format!("{r}/{name}-queue"), &format!("{r}/{name}-data"))
+        .into_iter()
+        .chain([
+            format!("myhostname={name}.pftls-e2e.localdomain"),
+            "mydestination=localhost, $myhostname".into(),
+            "mynetworks=127.0.0.0/8".into(),
+            "default_transport=discard".into(),
+            "local_transport=discard".into(),
+            "alias_maps=".into(),
+            "alias_database=".into(),
+            "local_recipient_maps=".into(),
+            format!("maillog_file={r}/{name}.log"),
+            format!("maillog_file_prefixes={r}"),
+            format!(
             "known_tcp_ports=lmtp=24, smtp={port}, smtps=submissions=465, submission={submission}"
         ),
-        format!("smtpd_tls_cert_file={}", cert.display()),
-        format!("smtpd_tls_key_file={}", key.display()),
-    ]
+            format!("smtpd_tls_cert_file={}", cert.display()),
+            format!("smtpd_tls_key_file={}", key.display()),
+        ])
+        .collect()
 }
 
 fn postconf_e(conf: &Path, settings: &[String]) {

@@ -5,55 +5,23 @@
 //! sessions with swaks and `openssl s_client` and checks the counts. Needs root, postfix,
 //! swaks, openssl: without them the test says so and passes, except with `CI=true`.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn run(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("60")
-        .args(argv)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"))
-}
-
-fn run_ok(argv: &[&str]) -> Output {
-    let o = run(argv);
-    assert!(
-        o.status.success(),
-        "{argv:?} failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+#[path = "../support/postfix.rs"]
+mod postfix;
+use postfix::{run, run_ok, scratch};
 
 fn missing_requirement() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not running as root".into());
-    }
-    for tool in ["postfix", "postconf", "swaks", "openssl", "timeout"] {
-        let ok = Command::new("sh")
-            .args(["-c", &format!("command -v {tool} >/dev/null 2>&1")])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return Some(format!("{tool} is not installed"));
-        }
-    }
-    None
+    postfix::missing_requirement(&["postfix", "postconf", "swaks", "openssl", "timeout"])
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    postfix::free_port(&[])
 }
 
 /// A running instance, stopped when dropped (also on panic).
@@ -65,38 +33,10 @@ struct Instance {
 
 impl Instance {
     fn start(smtp: u16, submission: u16) -> Instance {
-        let tmp = tempfile::Builder::new()
-            .prefix("pftls-logs-")
-            .tempdir()
-            .expect("tempdir");
-        let root = tmp.path().to_path_buf();
-        let mode = |p: &Path, m: u32| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod");
-        };
-        mode(&root, 0o755);
-        let conf = root.join("conf");
-        std::fs::create_dir(&conf).unwrap();
-        std::fs::create_dir(root.join("queue")).unwrap();
-        mode(&root.join("queue"), 0o755);
+        let postfix::Scratch {
+            tmp, root, conf, ..
+        } = scratch("pftls-logs-", None);
         let (cert, key) = (conf.join("cert.pem"), conf.join("key.pem"));
-        run_ok(&[
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-days",
-            "2",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-        ]);
-        mode(&key, 0o600);
         std::fs::write(conf.join("main.cf"), "").unwrap();
         let master = format!(
             "127.0.0.1:{smtp} inet n - n - 1 postscreen\n\
@@ -125,19 +65,6 @@ impl Instance {
              postlog unix-dgram n - n - 1 postlogd\n"
         );
         std::fs::write(conf.join("master.cf"), master).unwrap();
-        let d = run_ok(&[
-            "postconf",
-            "-d",
-            "-h",
-            "daemon_directory",
-            "shlib_directory",
-            "meta_directory",
-            "command_directory",
-        ]);
-        let d: Vec<String> = String::from_utf8_lossy(&d.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
         let r = root.display();
         let mut argv: Vec<String> = vec![
             "postconf".into(),
@@ -145,18 +72,11 @@ impl Instance {
             conf.display().to_string(),
             "-e".into(),
         ];
+        argv.extend(postfix::base_settings(
+            &format!("{r}/queue"),
+            &format!("{r}/data"),
+        ));
         argv.extend([
-            format!("queue_directory={r}/queue"),
-            format!("data_directory={r}/data"),
-            format!("daemon_directory={}", d[0]),
-            format!("shlib_directory={}", d[1]),
-            format!("meta_directory={}", d[2]),
-            format!("command_directory={}", d[3]),
-            "mail_owner=postfix".into(),
-            "setgid_group=postdrop".into(),
-            "compatibility_level=3.6".into(),
-            "inet_interfaces=127.0.0.1".into(),
-            "inet_protocols=ipv4".into(),
             "myhostname=pftls-logs.localdomain".into(),
             "mydestination=localhost, $myhostname".into(),
             "mynetworks=127.0.0.0/8".into(),
