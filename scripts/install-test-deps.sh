@@ -59,6 +59,8 @@ want libdate-calc-perl "pflogsumm's Date::Calc"
 want python3 "scripts/gen-maillog.py and tests/ansible"
 want python3-venv "tests/ansible makes a virtualenv for ansible-core"
 want gzip "gzip-compressed mail logs"
+want zsh "the zsh completion test (policy names, snapshot ids)"
+want fish "the fish completion test (policy names, snapshot ids)"
 want systemd-journal-remote "logs --journal test writes a real journal file (systemd-journal-remote) and reads it with journalctl"
 # Files and transactions: chattr +i in the txn tests, mount/umount, timeout, sha256sum.
 want e2fsprogs "chattr in the txn tests"
@@ -300,7 +302,7 @@ check_packaging_tools() {
 
 check_misc_tools() {
   local t
-  for t in gzip journalctl chattr mount umount flock timeout sha256sum hyperfine debootstrap; do
+  for t in gzip zsh fish journalctl chattr mount umount flock timeout sha256sum hyperfine debootstrap; do
     have "$t" || problem "$t: command not found"
   done
 }

@@ -1,7 +1,7 @@
-//! Shell completion: clap_complete's generated script for the shell, plus (bash) a small addition that
-//! completes the values only a run of pftls knows: policy names (`-p`, `policies show|check`)
-//! and snapshot ids (`rollback --to`, `--around`, `backups show`), read from
-//! `pftls policies list -q` and `pftls backups list -q` with the -c/--backup-dir/--policy-dir
+//! Shell completion: clap_complete's generated script for the shell, plus (bash, zsh, fish) a
+//! small addition that completes the values only a run of pftls knows: policy names (`-p`,
+//! `policies show|check`) and snapshot ids (`rollback --to`, `--around`, `backups show`), read
+//! from `pftls policies list -q` and `pftls backups list -q` with the -c/--backup-dir/--policy-dir
 //! the user has typed so far.
 //!
 //! Why a generated script calling pftls back rather than clap_complete's dynamic engine: the
@@ -59,17 +59,100 @@ else
 fi
 "#;
 
-/// The completion script for `shell`: the generated one and, for bash, the dynamic values
-/// (other shells get the static script: subcommands and options; the addition is bash only
-/// because bash is what the test machines can exercise; zsh runs the bash one under
-/// `bashcompinit`).
+/// zsh: the value lister and the two completers the generated specs are pointed at.
+const ZSH_ADDON: &str = r#"
+# pftls: dynamic values (policy names, snapshot ids) on top of the generated completion.
+_pftls_values() {
+    local i args=()
+    for ((i = 2; i < CURRENT; i++)); do
+        case "${words[i]}" in
+            -c|--config-dir|--backup-dir|--policy-dir)
+                args+=("${words[i]}" "${words[i+1]}"); ((i++)) ;;
+            --config-dir=*|--backup-dir=*|--policy-dir=*) args+=("${words[i]}") ;;
+        esac
+    done
+    command "${PFTLS_COMPLETE_BIN:-pftls}" "${args[@]}" "$@" -q 2>/dev/null
+}
+_pftls_policies() {
+    local -a names
+    names=(${(f)"$(_pftls_values policies list)"})
+    _describe -t policies 'policy' names
+    _files -g '*.y(a|)ml'
+}
+_pftls_snapshots() {
+    local -a ids
+    ids=(${(f)"$(_pftls_values backups list)"})
+    _describe -t snapshots 'snapshot' ids
+}
+"#;
+
+/// fish: completions are additive, so the values are extra `complete` lines.
+const FISH_ADDON: &str = r#"
+# pftls: dynamic values (policy names, snapshot ids) on top of the generated completion.
+function __pftls_values
+    set -l args
+    set -l tokens (commandline -opc)
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case -c --config-dir --backup-dir --policy-dir
+                set -a args $tokens[$i] $tokens[(math $i + 1)]
+                set i (math $i + 1)
+            case '--config-dir=*' '--backup-dir=*' '--policy-dir=*'
+                set -a args $tokens[$i]
+        end
+        set i (math $i + 1)
+    end
+    set -l bin pftls
+    set -q PFTLS_COMPLETE_BIN; and set bin $PFTLS_COMPLETE_BIN
+    command $bin $args $argv -q 2>/dev/null
+end
+complete -c pftls -s p -l policy -r -a '(__pftls_values policies list)'
+complete -c pftls -l to -x -a '(__pftls_values backups list)'
+complete -c pftls -l around -x -a '(__pftls_values backups list)'
+complete -c pftls -n '__fish_seen_subcommand_from policies; and __fish_seen_subcommand_from show check' -a '(__pftls_values policies list)'
+complete -c pftls -n '__fish_seen_subcommand_from backups; and __fish_seen_subcommand_from show' -x -a '(__pftls_values backups list)'
+"#;
+
+/// Points zsh's generated value specs of policies and snapshot ids at the dynamic completers.
+fn zsh_dynamic(generated: &str) -> String {
+    let mut out = String::with_capacity(generated.len() + ZSH_ADDON.len());
+    for line in generated.split_inclusive('\n') {
+        let l = if line.contains(":POLICY:_default'")
+            || line.starts_with("':name -- Policy name or path:_default'")
+            || line.starts_with("'*::files -- Policy files or names:_default'")
+        {
+            line.replace(":_default'", ":_pftls_policies'")
+        } else if line.starts_with("'--to=[")
+            || line.starts_with("'--around=[")
+            || line.starts_with("':id -- Snapshot id")
+        {
+            line.replace(":_default'", ":_pftls_snapshots'")
+        } else {
+            line.to_string()
+        };
+        out.push_str(&l);
+    }
+    // The completers must exist before compdef runs the generated function.
+    match out.find("\n_pftls() {") {
+        Some(at) => out.insert_str(at + 1, ZSH_ADDON.trim_start()),
+        None => out.push_str(ZSH_ADDON),
+    }
+    out
+}
+
+/// The completion script for `shell`: the generated one plus, for bash, zsh and fish, the
+/// dynamic values (elvish and PowerShell get the static script: subcommands and options).
 pub fn script(shell: Shell) -> String {
     let mut cmd = crate::cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "pftls", &mut buf);
     let mut s = String::from_utf8_lossy(&buf).into_owned();
-    if shell == Shell::Bash {
-        s.push_str(BASH_ADDON);
+    match shell {
+        Shell::Bash => s.push_str(BASH_ADDON),
+        Shell::Zsh => s = zsh_dynamic(&s),
+        Shell::Fish => s.push_str(FISH_ADDON),
+        _ => {}
     }
     s
 }
@@ -77,7 +160,7 @@ pub fn script(shell: Shell) -> String {
 /// `pftls completions SHELL`.
 #[derive(Debug, clap::Args)]
 pub struct CompletionsArgs {
-    /// The shell: bash (with policy names and snapshot ids), zsh, fish, elvish, powershell.
+    /// The shell: bash, zsh, fish (with policy names and snapshot ids), elvish, powershell.
     #[arg(value_enum)]
     pub shell: Shell,
 }

@@ -545,3 +545,106 @@ fn bash_completion_completes_policy_names_and_snapshot_ids() {
     let got = bash_complete(&script, &["pftls", "pl"]);
     assert!(got.contains(&"plan".to_string()), "{got:?}");
 }
+
+/// Runs fish's completion engine on `line` with the generated script loaded.
+fn fish_complete(script: &std::path::Path, line: &str) -> Vec<String> {
+    let out = Command::new("fish")
+        .arg("--no-config")
+        .arg("-c")
+        .arg(format!(
+            "source '{}'; complete -C '{line}'",
+            script.display()
+        ))
+        .env("PFTLS_COMPLETE_BIN", env!("CARGO_BIN_EXE_pftls"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // `candidate<TAB>description`: keep the candidate.
+    stdout(&out)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or_default().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Runs one of the zsh completers of the generated script with `words` as the command line
+/// (the last word is being completed); `_describe` is replaced by a printer of its candidates.
+fn zsh_complete(script: &std::path::Path, completer: &str, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let prog = format!(
+        "compdef() {{ :; }}; _files() {{ :; }}; _describe() {{ print -l -- ${{(P)4}}; }}; \
+         source '{}'; words=({}); CURRENT={}; {completer}",
+        script.display(),
+        quoted.join(" "),
+        words.len()
+    );
+    let out = Command::new("zsh")
+        .arg("-f")
+        .arg("-c")
+        .arg(&prog)
+        .env("PFTLS_COMPLETE_BIN", env!("CARGO_BIN_EXE_pftls"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn zsh_and_fish_completion_complete_policy_names_and_snapshot_ids() {
+    common::require("zsh");
+    common::require("fish");
+    let s = Sandbox::new("debian-12/stock");
+    let (code, v) = s.json(&["set", "smtpd_tls_loglevel=1", "--no-impact"]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["backup"]["id"].as_str().unwrap().to_string();
+    let (conf, bk) = (
+        s.conf.display().to_string(),
+        s.backups.display().to_string(),
+    );
+
+    let fish = s.tmp.path().join("pftls.fish");
+    std::fs::write(&fish, bare(&["completions", "fish"]).stdout).unwrap();
+    let got = fish_complete(&fish, "pftls plan -p tls-");
+    assert!(got.contains(&"tls-logging".to_string()), "{got:?}");
+    assert!(
+        !got.contains(&"inbound-opportunistic".to_string()),
+        "{got:?}"
+    );
+    let got = fish_complete(
+        &fish,
+        &format!("pftls -c {conf} --backup-dir {bk} rollback --to "),
+    );
+    assert_eq!(got, vec![id.clone()]);
+
+    let zsh = s.tmp.path().join("_pftls");
+    let script = bare(&["completions", "zsh"]).stdout;
+    let text = String::from_utf8_lossy(&script);
+    // The generated value specs point at the dynamic completers.
+    assert!(text.contains(":POLICY:_pftls_policies'"), "zsh script");
+    assert!(text.contains(":ID:_pftls_snapshots'"), "zsh script");
+    std::fs::write(&zsh, &script).unwrap();
+    let got = zsh_complete(&zsh, "_pftls_policies", &["pftls", "apply", "-p", ""]);
+    assert!(
+        got.contains(&"inbound-opportunistic".to_string()),
+        "{got:?}"
+    );
+    let got = zsh_complete(
+        &zsh,
+        "_pftls_snapshots",
+        &[
+            "pftls",
+            "-c",
+            &conf,
+            "--backup-dir",
+            &bk,
+            "rollback",
+            "--to",
+            "",
+        ],
+    );
+    assert_eq!(got, vec![id]);
+}
