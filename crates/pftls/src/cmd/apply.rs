@@ -820,13 +820,13 @@ pub fn report(
             if !left.is_empty() {
                 println!("\n{}", bold("Remaining findings:", ctx.color));
                 for f in left {
-                    println!(
-                        "  {} {} {} {}",
+                    let first = format!(
+                        "  {:<11} {} ",
                         severity(f.severity.as_str(), ctx.color),
-                        f.id,
-                        f.subject,
-                        first_sentence(&f.message)
+                        f.id
                     );
+                    let text = format!("{} {}", f.subject, first_sentence(&f.message));
+                    println!("{}", crate::text::wrap(&text, width, &first, 14));
                 }
             }
             for s in &plan.skipped_services {
