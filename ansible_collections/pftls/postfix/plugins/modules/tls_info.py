@@ -121,8 +121,10 @@ settings:
   elements: dict
 topology:
   description:
-    - The mail topology pftls detected (its inbound and outbound services), passed through
-      as pftls reports it. Absent when the installed pftls does not report one.
+    - The listener topology pftls detected, passed through as pftls reports it
+      (C(listeners), each with its service, role such as mx or submission, the reason,
+      and the effective TLS level with the file and line that decides it). Absent when
+      the installed pftls does not report one.
   returned: when pftls reports it
   type: raw
 postfix_version:
