@@ -87,6 +87,55 @@ pub const EXAMPLES: &[(&str, &[Example])] = &[
         ],
     ),
     (
+        "pftls-set",
+        &[
+            (
+                "What would making port 25 opportunistic change? (writes nothing)",
+                "pftls set smtpd_tls_security_level=may --dry-run",
+            ),
+            (
+                "Set two parameters with a snapshot, and reload.",
+                "pftls set smtpd_tls_loglevel=1 smtp_tls_loglevel=1 --reload",
+            ),
+            (
+                "Require TLS on the submission service (a master.cf -o override).",
+                "pftls set -s submission/inet smtpd_tls_security_level=encrypt",
+            ),
+            (
+                "Remove a main.cf parameter (Postfix's default applies again).",
+                "pftls set --unset smtpd_tls_mandatory_protocols",
+            ),
+        ],
+    ),
+    (
+        "pftls-verify",
+        &[
+            (
+                "Probe every listener of /etc/postfix: TLS 1.2+, plaintext mail on mx, no plaintext AUTH where TLS is required, no TLS deferrals.",
+                "pftls verify",
+            ),
+            (
+                "The same for another instance, as JSON.",
+                "pftls -c /etc/postfix-out verify --format json",
+            ),
+            (
+                "Apply, reload and verify; a failed check restores the snapshot and reloads.",
+                "pftls apply -p inbound-opportunistic --reload --verify",
+            ),
+        ],
+    ),
+    (
+        "pftls-completions",
+        &[
+            (
+                "Install the bash completion (completes policy names and snapshot ids too).",
+                "pftls completions bash",
+            ),
+            ("The zsh completion.", "pftls completions zsh"),
+            ("The fish completion.", "pftls completions fish"),
+        ],
+    ),
+    (
         "pftls-show",
         &[
             (
