@@ -197,7 +197,7 @@ pub fn after_apply(
     };
     Ok(GuardOutcome {
         rolled_back: restore.is_some(),
-        json: serde_json::to_value(&report).unwrap_or_default(),
+        json: to_json(&report),
         text: text.trim_end().to_string(),
     })
 }
@@ -216,6 +216,25 @@ struct GuardReport {
     verdict: Verdict,
     rolled_back: bool,
     restore: Option<serde_json::Value>,
+}
+
+/// `rollback --if-drop`'s JSON: the guard report plus what the change time came from and the
+/// threshold asked for.
+#[derive(Debug, serde::Serialize)]
+struct IfDropReport<'a, S: serde::Serialize> {
+    #[serde(flatten)]
+    report: &'a GuardReport,
+    change_source: &'a S,
+    if_drop_pct: f64,
+}
+
+/// The report as a JSON value for embedding in the apply/rollback report. These structs hold
+/// only strings, numbers, booleans and string-keyed maps, so serialisation cannot fail; should
+/// it ever, the value says so instead of silently becoming null.
+fn to_json<T: serde::Serialize>(report: &T) -> serde_json::Value {
+    serde_json::to_value(report).unwrap_or_else(|e| {
+        serde_json::Value::String(format!("guard report not serialisable: {e}"))
+    })
 }
 
 /// For `rollback --if-drop`: `(true, ..)` when the drop rule fired (roll back), `(false, ..)`
@@ -277,9 +296,11 @@ pub fn drop_check(
         verdict,
         restore: None,
     };
-    let mut json = serde_json::to_value(&report).unwrap_or_default();
-    json["change_source"] = serde_json::json!(change.source);
-    json["if_drop_pct"] = serde_json::json!(pct);
+    let json = to_json(&IfDropReport {
+        report: &report,
+        change_source: &change.source,
+        if_drop_pct: pct,
+    });
     Ok((report.verdict.rollback, json, text.trim_end().to_string()))
 }
 

@@ -6,7 +6,7 @@ use crate::cli::{BackupsCmd, Format, RollbackArgs};
 use crate::cmd::apply::{change_exit, txn_error};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::output::{bold, colorize_diff, print_json, unified_diff};
+use crate::output::{bold, colorize_diff, print_report, unified_diff};
 
 /// The snapshot rollback restores by default: the one taken by the most recent apply.
 fn default_target(store: &SnapshotStore) -> CliResult<String> {
@@ -72,15 +72,101 @@ fn drift_diff(files: &[DriftFile]) -> String {
         .collect()
 }
 
-fn drift_json(files: &[DriftFile]) -> serde_json::Value {
-    serde_json::json!(files
+/// One file edited since the apply a rollback would undo: the drift record and its diff.
+#[derive(serde::Serialize)]
+struct DriftRow<'a> {
+    #[serde(flatten)]
+    file: &'a DriftFile,
+    diff: String,
+}
+
+fn drift_rows(files: &[DriftFile]) -> Vec<DriftRow<'_>> {
+    files
         .iter()
-        .map(|f| {
-            let mut v = serde_json::to_value(f).unwrap_or_default();
-            v["diff"] = serde_json::json!(drift_diff(std::slice::from_ref(f)));
-            v
+        .map(|f| DriftRow {
+            file: f,
+            diff: drift_diff(std::slice::from_ref(f)),
         })
-        .collect::<Vec<_>>())
+        .collect()
+}
+
+/// `rollback --format json` when it refuses to discard later edits.
+#[derive(serde::Serialize)]
+struct DriftRefusal<'a> {
+    changed: bool,
+    dry_run: bool,
+    to: &'a str,
+    drift: Vec<DriftRow<'a>>,
+    error: CliError,
+}
+
+/// One file of `rollback --dry-run --format json`.
+#[derive(serde::Serialize)]
+struct PreviewFile<'a> {
+    path: String,
+    changed: bool,
+    diff: String,
+    /// null when the file does not exist now.
+    before_sha256: Option<&'a str>,
+    after_sha256: &'a str,
+}
+
+/// `rollback --dry-run --format json`.
+#[derive(serde::Serialize)]
+struct RollbackPreview<'a> {
+    apply_command: Option<String>,
+    changed: bool,
+    dry_run: bool,
+    to: &'a str,
+    files: Vec<PreviewFile<'a>>,
+}
+
+/// `rollback --if-drop --format json` when the change stays.
+#[derive(serde::Serialize)]
+struct KeptReport<'a> {
+    changed: bool,
+    dry_run: bool,
+    to: &'a str,
+    guard: &'a serde_json::Value,
+}
+
+/// `rollback --format json`: the restore report plus what was restored, how to undo it and
+/// whether it is active.
+#[derive(serde::Serialize)]
+struct RestoreReport<'a> {
+    #[serde(flatten)]
+    report: &'a pftls_txn::CommitReport,
+    dry_run: bool,
+    to: &'a str,
+    undo: Option<String>,
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    activate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guard: Option<&'a serde_json::Value>,
+}
+
+/// `backups list --format json`.
+#[derive(serde::Serialize)]
+struct BackupList<'a, T: serde::Serialize> {
+    backup_dir: &'a std::path::Path,
+    config_dir: Option<&'a str>,
+    backups: &'a [T],
+}
+
+/// `backups show --format json`.
+#[derive(serde::Serialize)]
+struct BackupShow<'a, T: serde::Serialize> {
+    backup: &'a T,
+    verified: bool,
+    problem: Option<String>,
+}
+
+/// `backups prune --format json`.
+#[derive(serde::Serialize)]
+struct Pruned<'a> {
+    changed: bool,
+    removed: &'a [String],
 }
 
 /// Reports a drift refusal (text: the message and the diff; JSON: one object) and exits 1.
@@ -91,13 +177,13 @@ fn refuse_drift(ctx: &Ctx, id: &str, files: &[DriftFile], dry_run: bool) -> i32 
     }
     .to_string();
     match ctx.format {
-        Format::Json => print_json(&serde_json::json!({
-            "changed": false,
-            "dry_run": dry_run,
-            "to": id,
-            "drift": drift_json(files),
-            "error": CliError::new("drift", message).to_json(),
-        })),
+        Format::Json => print_report(&DriftRefusal {
+            changed: false,
+            dry_run,
+            to: id,
+            drift: drift_rows(files),
+            error: CliError::new("drift", message),
+        }),
         Format::Text => {
             println!("Edits made after snapshot {id}'s apply, which a rollback would discard:");
             let d = drift_diff(files);
@@ -134,20 +220,27 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
                 None => format!("{c} --to {}", crate::output::shell_quote(&id)),
             });
         match ctx.format {
-            Format::Json => print_json(&serde_json::json!({
-                "apply_command": next,
-                "changed": changed,
-                "dry_run": true,
-                "to": id,
-                "files": preview.iter().map(|p| {
-                    let path = p.path.display().to_string();
-                    serde_json::json!({
-                        "path": path, "changed": p.changed,
-                        "diff": unified_diff(&path, p.current.as_deref().unwrap_or_default(), &p.snapshot),
-                        "before_sha256": p.current_sha256, "after_sha256": p.snapshot_sha256,
+            Format::Json => print_report(&RollbackPreview {
+                apply_command: next.clone(),
+                changed,
+                dry_run: true,
+                to: &id,
+                files: preview
+                    .iter()
+                    .map(|p| {
+                        let path = p.path.display().to_string();
+                        // A file the snapshot has but the directory lacks diffs from nothing.
+                        let current = p.current.as_deref().unwrap_or_default();
+                        PreviewFile {
+                            diff: unified_diff(&path, current, &p.snapshot),
+                            path,
+                            changed: p.changed,
+                            before_sha256: p.current_sha256.as_deref(),
+                            after_sha256: &p.snapshot_sha256,
+                        }
                     })
-                }).collect::<Vec<_>>(),
-            })),
+                    .collect(),
+            }),
             Format::Text => {
                 println!(
                     "{} would restore snapshot {id}",
@@ -194,9 +287,12 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
             let (roll_back, json, text) = crate::guard::drop_check(ctx, args, &id)?;
             if !roll_back {
                 match ctx.format {
-                    Format::Json => print_json(&serde_json::json!({
-                        "changed": false, "dry_run": false, "to": id, "guard": json,
-                    })),
+                    Format::Json => print_report(&KeptReport {
+                        changed: false,
+                        dry_run: false,
+                        to: &id,
+                        guard: &json,
+                    }),
                     Format::Text => println!("{text}\nNo rollback: the change stays."),
                 }
                 return Ok(0);
@@ -249,20 +345,15 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> CliResult<i32> {
         )
     });
     match ctx.format {
-        Format::Json => {
-            let mut v = serde_json::to_value(&report).unwrap_or_default();
-            v["dry_run"] = serde_json::json!(false);
-            v["to"] = serde_json::json!(id);
-            v["undo"] = serde_json::json!(undo);
-            v["active"] = serde_json::json!(not_active.is_none());
-            if let Some((_, cmd)) = &not_active {
-                v["activate"] = serde_json::json!(cmd);
-            }
-            if let Some((json, _)) = &evidence {
-                v["guard"] = json.clone();
-            }
-            print_json(&v);
-        }
+        Format::Json => print_report(&RestoreReport {
+            report: &report,
+            dry_run: false,
+            to: &id,
+            undo: undo.clone(),
+            active: not_active.is_none(),
+            activate: not_active.as_ref().map(|(_, cmd)| cmd.clone()),
+            guard: evidence.as_ref().map(|(json, _)| json),
+        }),
         Format::Text => {
             if let Some((_, text)) = &evidence {
                 println!("{text}");
@@ -310,11 +401,11 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
                     .to_string()
             };
             match ctx.format {
-                Format::Json => print_json(&serde_json::json!({
-                    "backup_dir": ctx.backup_dir,
-                    "config_dir": if *all { None } else { Some(&scope) },
-                    "backups": list,
-                })),
+                Format::Json => print_report(&BackupList {
+                    backup_dir: &ctx.backup_dir,
+                    config_dir: (!*all).then_some(scope.as_str()),
+                    backups: &list,
+                }),
                 // -q: the ids alone, one per line (what shell completion reads).
                 Format::Text if ctx.quiet => {
                     for s in list.iter().filter(|s| s.manifest.is_some()) {
@@ -373,11 +464,11 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
             }
             let verified = store.verify(id);
             match ctx.format {
-                Format::Json => print_json(&serde_json::json!({
-                    "backup": info,
-                    "verified": verified.is_ok(),
-                    "problem": verified.as_ref().err().map(|e| e.to_string()),
-                })),
+                Format::Json => print_report(&BackupShow {
+                    backup: &info,
+                    verified: verified.is_ok(),
+                    problem: verified.as_ref().err().map(|e| e.to_string()),
+                }),
                 Format::Text => {
                     println!("Snapshot {} at {}", info.id, info.path.display());
                     if let Some(m) = &info.manifest {
@@ -405,9 +496,10 @@ pub fn backups(ctx: &Ctx, cmd: &BackupsCmd) -> CliResult<i32> {
         BackupsCmd::Prune { keep } => {
             let removed = store.prune(*keep).map_err(txn_error)?;
             match ctx.format {
-                Format::Json => print_json(
-                    &serde_json::json!({ "changed": !removed.is_empty(), "removed": removed }),
-                ),
+                Format::Json => print_report(&Pruned {
+                    changed: !removed.is_empty(),
+                    removed: &removed,
+                }),
                 Format::Text => {
                     if removed.is_empty() {
                         println!("Nothing to prune.");

@@ -37,7 +37,7 @@ use smtp_auth::plaintext_auth;
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::output::{bold, print_json};
+use crate::output::bold;
 
 /// `verify` options.
 #[derive(Debug, Args)]
@@ -436,7 +436,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> CliResult<i32> {
         &BTreeSet::new(),
     )?;
     match ctx.format {
-        Format::Json => print_json(&serde_json::to_value(&report).unwrap_or_default()),
+        Format::Json => crate::output::print_report(&report),
         Format::Text => print!("{}", report.render_text(ctx.color)),
     }
     Ok(if report.ok {

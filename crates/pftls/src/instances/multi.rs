@@ -23,7 +23,7 @@ use crate::cli::{ApplyArgs, Command, Format, Global, RollbackArgs, WriteArgs};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, EXIT_ERROR, EXIT_USAGE};
 use crate::instances::{all_instances, shell_word, Instance};
-use crate::output::{bold, print_json};
+use crate::output::bold;
 
 /// One instance's part of the run.
 #[derive(Debug, Serialize)]
@@ -132,6 +132,16 @@ fn ok(code: i32) -> bool {
     code == 0 || code == 2
 }
 
+/// `--all-instances --format json`: one object, the instances' own reports grouped.
+#[derive(serde::Serialize)]
+struct GroupedReport<'a> {
+    changed: bool,
+    instances: &'a [Part],
+    summary: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a CliError>,
+}
+
 /// Prints the grouped parts; `summary` lines close the text output.
 fn print_parts(
     ctx: &Ctx,
@@ -141,17 +151,12 @@ fn print_parts(
     changed: bool,
 ) {
     match ctx.format {
-        Format::Json => {
-            let mut v = serde_json::json!({
-                "changed": changed,
-                "instances": parts,
-                "summary": summary,
-            });
-            if let Some(e) = error {
-                v["error"] = e.to_json();
-            }
-            print_json(&v);
-        }
+        Format::Json => crate::output::print_report(&GroupedReport {
+            changed,
+            instances: parts,
+            summary,
+            error,
+        }),
         Format::Text => {
             for p in parts {
                 let label = match &p.name {
