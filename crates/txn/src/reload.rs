@@ -451,7 +451,16 @@ mod tests {
         std::fs::copy("/bin/sleep", &fake).unwrap();
         let mut child = std::process::Command::new(&fake).arg("30").spawn().unwrap();
         std::fs::write(q.join("pid/master.pid"), format!("{:>10}\n", child.id())).unwrap();
-        let status = master_status(&q);
+        // Right after fork the child still carries the test's name until exec completes:
+        // poll (bounded) until /proc shows the exec'd `master`.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut status = master_status(&q);
+        while !matches!(status, MasterStatus::Running { .. })
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            status = master_status(&q);
+        }
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(
