@@ -5,12 +5,13 @@
 //! [`MAX_LABELS`], open sessions at [`MAX_SESSIONS`], remembered queue IDs at [`QID_WINDOW`],
 //! and buckets at [`MAX_BUCKETS`] (by widening them).
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::BTreeMap;
 
 use memchr::memmem;
 
 use crate::hash::{hash_bytes, IdHashMap};
 use crate::line::{Header, LineParser, Parsed, Prog};
+use crate::qids::{QidKey, QidWindow, QID_WINDOW};
 use crate::report::{
     Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, MAX_BUCKETS, MAX_KEYS, OTHER,
 };
@@ -25,9 +26,6 @@ pub use split::{analyze_split, PARALLEL_MIN_BYTES};
 pub const MAX_LABELS: usize = 256;
 /// Cap on concurrently open smtpd sessions tracked (keyed by pid).
 pub const MAX_SESSIONS: usize = 65_536;
-/// Queue IDs are de-duplicated within the last this-many accepted messages (a repeated
-/// `message-id=` line for the same queue ID comes right after the first in practice).
-pub const QID_WINDOW: usize = 65_536;
 /// Reason recorded when an `SSL_accept error ...: -1` is not followed by a
 /// `TLS library problem` line of the same process.
 pub const UNSPECIFIED: &str = "unspecified";
@@ -111,26 +109,49 @@ impl<V: Default> Capped<V> {
     /// The value of `key`, whose [`hash_bytes`] is `hash`.
     #[inline]
     fn entry(&mut self, hash: u64, key: &[u8]) -> &mut V {
+        let slot = self.slot(hash, key);
+        self.at(slot)
+    }
+
+    /// The slot of `key` (whose [`hash_bytes`] is `hash`), added if new; [`NIL`] when the map
+    /// is full and `key` is not in it (its value is then the overflow row).
+    #[inline]
+    fn slot(&mut self, hash: u64, key: &[u8]) -> u32 {
         let head = self.index.get(&hash).copied().unwrap_or(NIL);
         let mut i = head;
         while i != NIL {
             // Chain indices always point into `keys`/`next`/`values` (pushed together).
             let k = i as usize;
             if *self.keys[k] == *key {
-                return &mut self.values[k];
+                return i;
             }
             i = self.next[k];
         }
         if self.values.len() >= MAX_KEYS {
-            return &mut self.other;
+            return NIL;
         }
         // MAX_KEYS is far below u32::MAX, so the new index fits.
-        let k = self.values.len();
+        let k = self.values.len() as u32;
         self.keys.push(key.into());
         self.next.push(head);
         self.values.push(V::default());
-        self.index.insert(hash, k as u32);
-        &mut self.values[k]
+        self.index.insert(hash, k);
+        k
+    }
+
+    /// The value in `slot` (from [`Capped::slot`]); the overflow row for [`NIL`].
+    #[inline]
+    fn at(&mut self, slot: u32) -> &mut V {
+        match self.values.get_mut(slot as usize) {
+            Some(v) => v,
+            None => &mut self.other,
+        }
+    }
+
+    /// Whether `slot` holds `key` (so a remembered slot can be used without a lookup).
+    #[inline]
+    fn holds(&self, slot: u32, key: &[u8]) -> bool {
+        self.keys.get(slot as usize).is_some_and(|k| **k == *key)
     }
 
     fn len(&self) -> usize {
@@ -185,8 +206,8 @@ pub struct Analyzer {
     domains: Capped<DomainCounts>,
     sessions: Sessions,
     pending: Vec<u32>,
-    qid_set: HashSet<u128, std::hash::BuildHasherDefault<crate::hash::FxHasher>>,
-    qid_ring: VecDeque<u128>,
+    /// Queue IDs recently counted (de-duplication of `message-id=` lines).
+    qids: QidWindow,
     scratch: Vec<u8>,
     finders: Finders,
     /// Set on the analyser of the second half of a split scan (see [`split`]).
@@ -239,7 +260,7 @@ fn queue_id(msg: &[u8]) -> Option<(&[u8], &[u8])> {
 /// A queue ID as an exact 128-bit key (IDs are at most 16 characters, also the long form);
 /// a longer one (never seen from Postfix) is hashed, tagged by its length.
 #[inline]
-fn qid_key(qid: &[u8]) -> u128 {
+fn qid_key(qid: &[u8]) -> QidKey {
     if qid.len() <= 16 {
         let mut k = [0u8; 16];
         k[..qid.len()].copy_from_slice(qid);
@@ -317,8 +338,7 @@ impl Analyzer {
             domains: Capped::new(),
             sessions: Sessions::default(),
             pending: Vec::new(),
-            qid_set: HashSet::default(),
-            qid_ring: VecDeque::new(),
+            qids: QidWindow::default(),
             scratch: Vec::with_capacity(256),
             tail: None,
             finders: Finders {
@@ -478,13 +498,15 @@ impl Analyzer {
             if h.prog == Prog::Smtpd {
                 let key = hash_bytes(client);
                 self.bump(ts, |c| c.connections += 1);
-                self.clients.entry(key, client).connections += 1;
+                let slot = self.clients.slot(key, client);
+                self.clients.at(slot).connections += 1;
                 if self.sessions.len() < MAX_SESSIONS || self.sessions.contains_key(h.pid) {
                     self.sessions.insert(
                         h.pid,
                         Session {
                             tls: false,
                             client: key,
+                            slot,
                         },
                     );
                 }
@@ -522,27 +544,40 @@ impl Analyzer {
             let Some((client, rest)) = namaddr(client_part) else {
                 return;
             };
-            let key = hash_bytes(client);
             self.bump(ts, |c| c.tls_established += 1);
-            self.clients.entry(key, client).tls_established += 1;
             let room = self.sessions.len() < MAX_SESSIONS;
+            let clients = &mut self.clients;
             match self.sessions.get_mut(h.pid) {
+                // The session's client, as remembered: no hashing, no lookup.
+                Some(s) if clients.holds(s.slot, client) => {
+                    clients.at(s.slot).tls_established += 1;
+                    s.tls = true;
+                }
                 Some(s) => {
+                    let key = hash_bytes(client);
+                    let slot = clients.slot(key, client);
+                    clients.at(slot).tls_established += 1;
                     *s = Session {
                         tls: true,
                         client: key,
+                        slot,
+                    };
+                }
+                None => {
+                    let key = hash_bytes(client);
+                    let slot = clients.slot(key, client);
+                    clients.at(slot).tls_established += 1;
+                    if h.prog == Prog::Smtpd && room {
+                        self.sessions.insert(
+                            h.pid,
+                            Session {
+                                tls: true,
+                                client: key,
+                                slot,
+                            },
+                        );
                     }
                 }
-                None if h.prog == Prog::Smtpd && room => {
-                    self.sessions.insert(
-                        h.pid,
-                        Session {
-                            tls: true,
-                            client: key,
-                        },
-                    );
-                }
-                None => {}
             }
             // `[ to SNI]: PROTO with cipher CIPHER (`
             let Some(colon) = find_byte(rest, b':') else {
@@ -580,8 +615,17 @@ impl Analyzer {
         } else {
             None
         };
-        let key = hash_bytes(client);
-        let tls = session.is_some_and(|s| s.tls && s.client == key) || starttls_ok;
+        // Whether the session is this client's: its remembered slot holds these bytes, or
+        // (overflow row, or a hint from the other half of a split scan) the hashes agree.
+        // `Some(slot)` when it is, with the slot if known.
+        let same = session.and_then(|s| {
+            if self.clients.holds(s.slot, client) {
+                Some(s.slot)
+            } else {
+                (s.client == hash_bytes(client)).then_some(NIL)
+            }
+        });
+        let tls = (same.is_some() && session.is_some_and(|s| s.tls)) || starttls_ok;
         if tls {
             self.bump(ts, |c| c.tls_sessions += 1);
         } else {
@@ -592,7 +636,11 @@ impl Analyzer {
                 let (ok, total) = counter(&counters[at + 6..]);
                 if ok == 0 && total > 0 {
                     self.bump(ts, |c| c.starttls_required_rejects += 1);
-                    self.clients.entry(key, client).starttls_required_rejects += 1;
+                    let slot = match same {
+                        Some(slot) if slot != NIL => slot,
+                        _ => self.clients.slot(hash_bytes(client), client),
+                    };
+                    self.clients.at(slot).starttls_required_rejects += 1;
                 }
             }
         }
@@ -606,18 +654,12 @@ impl Analyzer {
             return;
         }
         let key = qid_key(qid);
-        if !self.qid_set.insert(key) {
+        if !self.qids.insert(key) {
             return;
         }
         if let Some(t) = &mut self.tail {
             if t.first_qids.len() < QID_WINDOW {
                 t.first_qids.push((key, h.ts));
-            }
-        }
-        self.qid_ring.push_back(key);
-        if self.qid_ring.len() > QID_WINDOW {
-            if let Some(old) = self.qid_ring.pop_front() {
-                self.qid_set.remove(&old);
             }
         }
         self.bump(h.ts, |c| c.messages_accepted += 1);

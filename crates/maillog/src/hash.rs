@@ -59,9 +59,25 @@ impl Hasher for FxHasher {
     }
 
     #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
     }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        avalanche(self.hash)
+    }
+}
+
+/// Murmur3's 64-bit finaliser: every output bit depends on every input bit (Fx alone leaves
+/// the low bits, which a hash table indexes by, depending on the first input bytes only).
+#[inline]
+fn avalanche(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x
 }
 
 /// A hasher for keys that are already well-mixed 64-bit hashes (from [`hash_bytes`]): it
@@ -99,10 +115,5 @@ pub type IdHashMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut h = FxHasher::default();
     h.write(bytes);
-    // A final avalanche step: Fx alone keeps low bits weak for short keys.
-    let mut x = h.finish();
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x
+    h.finish()
 }

@@ -15,7 +15,9 @@ mod input;
 mod journal;
 mod line;
 mod measure;
+mod pidset;
 mod progress;
+mod qids;
 mod reasons;
 mod render;
 mod report;
@@ -28,8 +30,9 @@ mod timearg;
 mod window;
 
 pub use analyzer::{
-    analyze_split, Analyzer, MAX_LABELS, MAX_SESSIONS, PARALLEL_MIN_BYTES, QID_WINDOW, UNSPECIFIED,
+    analyze_split, Analyzer, MAX_LABELS, MAX_SESSIONS, PARALLEL_MIN_BYTES, UNSPECIFIED,
 };
+pub use qids::QID_WINDOW;
 pub use error::LogError;
 pub use follow::{LogFollower, DEFAULT_POLL, POLL_RANGE};
 pub use guard::{

@@ -11,6 +11,11 @@ pub struct Session {
     /// Hash of the client, so a session is never confused with another one of the same pid
     /// whose `connect` line is missing from the log.
     pub client: u64,
+    /// Where the client's counters were (the analyser's per-client map slot), a hint that
+    /// saves hashing the client again: it is used only after comparing that slot's key with
+    /// the client's bytes, so a stale hint (e.g. from the other half of a split scan) just
+    /// falls back to the hash.
+    pub slot: u32,
 }
 
 /// One slot: `key` is `pid + 1` (0 = empty), so pid 0 is a valid key.
@@ -179,6 +184,7 @@ mod tests {
             let v = Session {
                 tls: x & 1 == 1,
                 client: step,
+                slot: step as u32,
             };
             match (x >> 20) % 4 {
                 0 | 1 => {
@@ -204,6 +210,7 @@ mod tests {
             let v = Session {
                 tls: true,
                 client: 7,
+                slot: 3,
             };
             self.insert(0, v);
             self.insert(u32::MAX, v);

@@ -18,10 +18,12 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 
-use super::{Analyzer, ClientCounts, DomainCounts, Labels, QID_WINDOW};
+use super::{Analyzer, ClientCounts, DomainCounts, Labels};
 use crate::hash::hash_bytes;
 use crate::input::for_each_line;
 use crate::line::{Header, Prog};
+use crate::pidset::PidSet;
+use crate::qids::QidKey;
 use crate::report::{LogQuery, LogReport};
 use crate::time::YearHint;
 
@@ -35,14 +37,14 @@ pub const MAX_ORPHAN_BYTES: usize = 16 << 20;
 #[derive(Debug, Default)]
 pub(crate) struct Tail {
     /// smtpd/tlsproxy pids that started a new session in this half.
-    fresh: std::collections::HashSet<u32>,
+    fresh: PidSet,
     /// Lines of other smtpd/tlsproxy pids, in order, for the first analyser.
     orphans: Vec<Box<[u8]>>,
     orphan_bytes: usize,
     /// Set aside more than [`MAX_ORPHAN_BYTES`].
     overflow: bool,
     /// The first queue IDs this half counted, with their time.
-    pub(crate) first_qids: Vec<(u128, i64)>,
+    pub(crate) first_qids: Vec<(QidKey, i64)>,
 }
 
 impl Tail {
@@ -52,7 +54,7 @@ impl Tail {
         if !matches!(h.prog, Prog::Smtpd | Prog::Tlsproxy) || self.overflow {
             return false;
         }
-        if self.fresh.contains(&h.pid) {
+        if self.fresh.contains(h.pid) {
             return false;
         }
         if h.msg.starts_with(b"connect from ") || h.msg.starts_with(b"CONNECT from ") {
@@ -184,14 +186,7 @@ impl Analyzer {
         // 2. Queue IDs the second half counted that the first half had already seen.
         t.flush_bucket();
         for (key, ts) in tail.first_qids {
-            if self.qid_set.insert(key) {
-                self.qid_ring.push_back(key);
-                if self.qid_ring.len() > QID_WINDOW {
-                    if let Some(old) = self.qid_ring.pop_front() {
-                        self.qid_set.remove(&old);
-                    }
-                }
-            } else {
+            if !self.qids.insert(key) {
                 t.totals.messages_accepted -= 1;
                 let k = t.origin + (ts - t.origin).div_euclid(t.width) * t.width;
                 if let Some(b) = t.buckets.get_mut(&k) {
@@ -200,15 +195,8 @@ impl Analyzer {
             }
         }
         // The second half's own recent queue IDs are the newest.
-        for key in t.qid_ring {
-            if self.qid_set.insert(key) {
-                self.qid_ring.push_back(key);
-                if self.qid_ring.len() > QID_WINDOW {
-                    if let Some(old) = self.qid_ring.pop_front() {
-                        self.qid_set.remove(&old);
-                    }
-                }
-            }
+        for key in t.qids.iter() {
+            self.qids.insert(key);
         }
         // 3. Everything additive.
         self.lines += t.lines;
