@@ -416,6 +416,13 @@ impl Analyzer {
     #[inline]
     fn bump(&mut self, ts: i64, f: impl Fn(&mut Counts)) {
         f(&mut self.totals);
+        // Nearly always the current bucket: a range check, no division.
+        if let Some((k, c)) = &mut self.current {
+            if ts >= *k && ts - *k < self.width {
+                f(c);
+                return;
+            }
+        }
         let key = self.origin + (ts - self.origin).div_euclid(self.width) * self.width;
         match &mut self.current {
             Some((k, c)) if *k == key => f(c),
@@ -653,16 +660,30 @@ impl Analyzer {
         if !rest.starts_with(b"message-id=") {
             return;
         }
-        let key = qid_key(qid);
-        if !self.qids.insert(key) {
-            return;
-        }
-        if let Some(t) = &mut self.tail {
-            if t.first_qids.len() < QID_WINDOW {
-                t.first_qids.push((key, h.ts));
+        if let Some(i) = self.qids.push(qid_key(qid), h.ts) {
+            if i.new {
+                self.count_message(i.key, i.ts);
             }
         }
-        self.bump(h.ts, |c| c.messages_accepted += 1);
+    }
+
+    /// Counts a message whose queue ID was not in the window.
+    fn count_message(&mut self, key: QidKey, ts: i64) {
+        if let Some(t) = &mut self.tail {
+            if t.first_qids.len() < QID_WINDOW {
+                t.first_qids.push((key, ts));
+            }
+        }
+        self.bump(ts, |c| c.messages_accepted += 1);
+    }
+
+    /// Counts the messages whose queue IDs [`QidWindow::push`] still holds back.
+    fn flush_qids(&mut self) {
+        while let Some(i) = self.qids.pop() {
+            if i.new {
+                self.count_message(i.key, i.ts);
+            }
+        }
     }
 
     /// A `status=` line of a delivery agent other than smtp/lmtp: counted by transport.
@@ -748,6 +769,7 @@ impl Analyzer {
 
     /// Ends the analysis and builds the report.
     pub fn finish(mut self) -> LogReport {
+        self.flush_qids();
         self.flush_bucket();
         for _ in 0..self.pending.len() {
             self.reasons.bump_other(

@@ -196,7 +196,7 @@ pub fn for_each_line(
         let scan_from = end;
         end += n;
         let mut pos = start;
-        for nl in memchr::memchr_iter(b'\n', &buf[scan_from..end]) {
+        crate::newlines::for_each_newline(&buf[scan_from..end], |nl| {
             let nl = scan_from + nl;
             if skipping {
                 skipping = false;
@@ -205,7 +205,7 @@ pub fn for_each_line(
                 lines += 1;
             }
             pos = nl + 1;
-        }
+        });
         start = pos;
         if end - start >= MAX_LINE {
             // An over-long line: analyse its head, drop the rest up to the next newline.

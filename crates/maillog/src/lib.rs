@@ -15,6 +15,7 @@ mod input;
 mod journal;
 mod line;
 mod measure;
+mod newlines;
 mod pidset;
 mod progress;
 mod qids;
@@ -32,7 +33,6 @@ mod window;
 pub use analyzer::{
     analyze_split, Analyzer, MAX_LABELS, MAX_SESSIONS, PARALLEL_MIN_BYTES, UNSPECIFIED,
 };
-pub use qids::QID_WINDOW;
 pub use error::LogError;
 pub use follow::{LogFollower, DEFAULT_POLL, POLL_RANGE};
 pub use guard::{
@@ -44,6 +44,7 @@ pub use input::{for_each_line, LogSource, CHUNK, MAX_LINE};
 pub use journal::{journal_source, JournalQuery, UNITS as JOURNAL_UNITS};
 pub use measure::{log_span, measure_around, Measured};
 pub use progress::PROGRESS_MIN_BYTES;
+pub use qids::QID_WINDOW;
 pub use reasons::{CATEGORIES as FAILURE_CATEGORIES, MAX_SAMPLE};
 pub use render::{render_around, render_report, sparkline};
 pub use report::{

@@ -37,7 +37,9 @@ impl PidSet {
             if word >= self.bits.len() {
                 // Grow geometrically (bounded by the bitmap's size) so that rising pids cost
                 // amortised constant time.
-                let want = (word + 1).max(self.bits.len() * 2).min((BITMAP_PIDS >> 6) as usize);
+                let want = (word + 1)
+                    .max(self.bits.len() * 2)
+                    .min((BITMAP_PIDS >> 6) as usize);
                 self.bits.resize(want, 0);
             }
             self.bits[word] |= 1 << (pid & 63);

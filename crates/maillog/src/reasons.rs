@@ -74,18 +74,39 @@ pub fn categorize(reason: &[u8]) -> usize {
     OTHER
 }
 
+/// Most reason texts whose category [`Reasons`] remembers (OpenSSL and Postfix use a few
+/// dozen distinct texts; a log full of distinct ones just categorises each afresh).
+const MEMO: usize = 64;
+
+/// Reasons longer than this are not remembered (they are not OpenSSL's short texts).
+const MEMO_LEN: usize = 96;
+
 /// Counts per category and the first sample line of each.
 #[derive(Debug, Default, Clone)]
 pub struct Reasons {
     counts: [u64; 6],
     samples: [Option<(i64, String)>; 6],
+    /// (reason text, category) of texts seen: a failure costs a short comparison, not 22
+    /// substring searches over a lowercased copy.
+    memo: Vec<(Box<[u8]>, u8)>,
 }
 
 impl Reasons {
     /// Counts `reason` (the text that decides the category); `sample` is the log message kept
     /// as the category's example when it is the first.
     pub fn bump(&mut self, reason: &[u8], ts: i64, sample: &[u8]) {
-        self.bump_category(categorize(reason), ts, sample);
+        let cat = match self.memo.iter().find(|(r, _)| **r == *reason) {
+            Some(&(_, cat)) => usize::from(cat),
+            None => {
+                let cat = categorize(reason);
+                if self.memo.len() < MEMO && reason.len() <= MEMO_LEN {
+                    // Categories are < 6, so the index fits a byte.
+                    self.memo.push((reason.into(), cat as u8));
+                }
+                cat
+            }
+        };
+        self.bump_category(cat, ts, sample);
     }
 
     /// Counts a failure without a reason text (category `other`).
@@ -161,6 +182,31 @@ mod tests {
         ] {
             assert_eq!(CATEGORIES[categorize(r.as_bytes())], want, "{r}");
         }
+    }
+
+    /// Counting through the memo gives the categories `categorize` gives, for repeated
+    /// texts, texts that differ only in case, more distinct texts than the memo holds, and
+    /// texts too long for it; and the memo stays bounded.
+    #[test]
+    fn memo_agrees_with_categorize() {
+        let mut texts: Vec<Vec<u8>> = NEEDLES
+            .iter()
+            .flat_map(|(n, _)| [n.as_bytes().to_vec(), n.to_ascii_uppercase().into_bytes()])
+            .collect();
+        texts.extend((0..200).map(|i| format!("reason {i} eof").into_bytes()));
+        texts.extend((0..200).map(|i| format!("reason {i}").into_bytes()));
+        texts.push(vec![b'y'; MEMO_LEN + 1]);
+        let mut r = Reasons::default();
+        let mut want = [0u64; 6];
+        for round in 0..3 {
+            for t in &texts {
+                r.bump(t, round, t);
+                want[categorize(t)] += 1;
+            }
+        }
+        assert_eq!(r.counts, want);
+        assert!(r.memo.len() <= MEMO);
+        assert!(r.memo.iter().all(|(t, c)| usize::from(*c) == categorize(t)));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::hash::hash_bytes;
 use crate::input::for_each_line;
 use crate::line::{Header, Prog};
 use crate::pidset::PidSet;
-use crate::qids::QidKey;
+use crate::qids::{Inserted, QidKey};
 use crate::report::{LogQuery, LogReport};
 use crate::time::YearHint;
 
@@ -176,6 +176,10 @@ impl Analyzer {
 
     /// Merges a tail-mode analyser that read the input right after everything `self` read.
     fn merge_tail(&mut self, mut t: Analyzer) {
+        // Both halves' held-back queue IDs are counted first (the tail's is then among its
+        // first IDs, if it is one of them).
+        self.flush_qids();
+        t.flush_qids();
         let Some(tail) = t.tail.take() else {
             return;
         };
@@ -183,21 +187,35 @@ impl Analyzer {
         for l in &tail.orphans {
             self.feed_line(l);
         }
+        // (They are smtpd lines, so no queue ID is held back now; flushing keeps that true
+        // whatever they are.)
+        self.flush_qids();
         // 2. Queue IDs the second half counted that the first half had already seen.
         t.flush_bucket();
-        for (key, ts) in tail.first_qids {
-            if !self.qids.insert(key) {
+        // (Through the prefetching queue: these are many inserts in a row, and the merge is
+        // not parallel.)
+        let mut uncount = |i: Inserted| {
+            if !i.new {
                 t.totals.messages_accepted -= 1;
-                let k = t.origin + (ts - t.origin).div_euclid(t.width) * t.width;
+                let k = t.origin + (i.ts - t.origin).div_euclid(t.width) * t.width;
                 if let Some(b) = t.buckets.get_mut(&k) {
                     b.messages_accepted -= 1;
                 }
             }
+        };
+        for (key, ts) in tail.first_qids {
+            if let Some(i) = self.qids.push(key, ts) {
+                uncount(i);
+            }
+        }
+        while let Some(i) = self.qids.pop() {
+            uncount(i);
         }
         // The second half's own recent queue IDs are the newest.
         for key in t.qids.iter() {
-            self.qids.insert(key);
+            self.qids.push(key, 0);
         }
+        while self.qids.pop().is_some() {}
         // 3. Everything additive.
         self.lines += t.lines;
         self.postfix_lines += t.postfix_lines;
