@@ -135,3 +135,96 @@ fn real_postfix_log_at_every_seam() {
         .join("../../tests/fixtures/maillog/real-postfix-3.7.11.log");
     check_every_seam(&p);
 }
+
+/// Sessions still open at the end of a file scanned on two threads continue in the next
+/// file: their disconnect lines (here without `starttls=` counters, so the session's own TLS
+/// state decides) are judged with the state the second half handed over, whose per-client
+/// slots belong to the second half's table. Same result as reading both files sequentially.
+#[test]
+fn sessions_open_across_a_split_file_continue_in_the_next() {
+    let ts = |i: usize| {
+        format!(
+            "2025-03-10T12:{:02}:{:02}.000000+00:00",
+            (i / 60) % 60,
+            i % 60
+        )
+    };
+    let mut first = String::new();
+    let mut n = 0;
+    // The first half sees other clients first, so that slot numbers differ between halves.
+    for i in 0..40 {
+        let c = format!("head{i}.example[198.51.100.{i}]");
+        first.push_str(&format!(
+            "{} mx postfix/smtpd[{}]: connect from {c}\n",
+            ts(n),
+            2000 + i
+        ));
+        first.push_str(&format!(
+            "{} mx postfix/smtpd[{}]: disconnect from {c} ehlo=1 quit=1 commands=2\n",
+            ts(n),
+            2000 + i
+        ));
+        n += 1;
+    }
+    let filler = "mx postfix/qmgr[9]: 4QABCDEF0123: removed\n";
+    while first.len() < (pftls_maillog::PARALLEL_MIN_BYTES as usize) + (1 << 20) {
+        first.push_str(&ts(n / 1000));
+        first.push(' ');
+        first.push_str(filler);
+        n += 1;
+    }
+    // Sessions that begin in the second half and stay open.
+    for (k, tls) in [(0, true), (1, true), (2, false)] {
+        let c = format!("tail{k}.example[203.0.113.{k}]");
+        first.push_str(&format!(
+            "{} mx postfix/smtpd[{}]: connect from {c}\n",
+            ts(3000),
+            500 + k
+        ));
+        if tls {
+            first.push_str(&format!(
+                "{} mx postfix/smtpd[{}]: Anonymous TLS connection established from {c}: TLSv1.3 with cipher TLS_AES_128_GCM_SHA256 (128/128 bits)\n",
+                ts(3000),
+                500 + k
+            ));
+        }
+    }
+    let mut second = String::new();
+    for k in 0..3 {
+        let c = format!("tail{k}.example[203.0.113.{k}]");
+        let counters = if k == 2 {
+            "ehlo=1 mail=0/1 quit=1 commands=2/3"
+        } else {
+            "ehlo=2 mail=1 quit=1 commands=4"
+        };
+        second.push_str(&format!(
+            "{} mx postfix/smtpd[{}]: disconnect from {c} {counters}\n",
+            ts(3001),
+            500 + k
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("maillog.1"), dir.path().join("maillog"));
+    std::fs::write(&a, &first).unwrap();
+    std::fs::write(&b, &second).unwrap();
+    let split = analyze(
+        vec![LogSource::open(&a).unwrap(), LogSource::open(&b).unwrap()],
+        &query(),
+        &hint(),
+    )
+    .unwrap();
+    let reader = |s: &String| {
+        LogSource::from_reader("-", std::io::Cursor::new(s.clone().into_bytes()), None)
+    };
+    let sequential = analyze(vec![reader(&first), reader(&second)], &query(), &hint()).unwrap();
+    assert_eq!(split, sequential);
+    assert_eq!(split.totals.tls_sessions, 2, "{:?}", split.totals);
+    assert_eq!(split.totals.plaintext_sessions, 41);
+    assert_eq!(split.totals.starttls_required_rejects, 1);
+    let tail2 = split
+        .by_client
+        .iter()
+        .find(|r| r.client.starts_with("tail2."))
+        .unwrap();
+    assert_eq!(tail2.starttls_required_rejects, 1);
+}
