@@ -15,7 +15,7 @@ use crate::qids::{QidKey, QidWindow, QID_WINDOW};
 use crate::report::{
     Bucket, By, ClientRow, Counts, DomainRow, LogQuery, LogReport, MAX_BUCKETS, MAX_KEYS, OTHER,
 };
-use crate::scan::{find_byte, is, Words, C_ALNUM};
+use crate::scan::{bytes_eq, find_byte, is, Words, C_ALNUM};
 use crate::sessions::{Session, Sessions};
 use crate::time::{to_datetime, YearHint};
 
@@ -122,7 +122,7 @@ impl<V: Default> Capped<V> {
         while i != NIL {
             // Chain indices always point into `keys`/`next`/`values` (pushed together).
             let k = i as usize;
-            if *self.keys[k] == *key {
+            if bytes_eq(&self.keys[k], key) {
                 return i;
             }
             i = self.next[k];
@@ -151,7 +151,9 @@ impl<V: Default> Capped<V> {
     /// Whether `slot` holds `key` (so a remembered slot can be used without a lookup).
     #[inline]
     fn holds(&self, slot: u32, key: &[u8]) -> bool {
-        self.keys.get(slot as usize).is_some_and(|k| **k == *key)
+        self.keys
+            .get(slot as usize)
+            .is_some_and(|k| bytes_eq(k, key))
     }
 
     fn len(&self) -> usize {
