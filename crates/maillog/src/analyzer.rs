@@ -425,16 +425,13 @@ impl Analyzer {
                 return;
             }
         }
+        // Another bucket (the current one covers exactly [k, k + width), and the width only
+        // changes after the current bucket is flushed).
+        self.flush_bucket();
         let key = self.origin + (ts - self.origin).div_euclid(self.width) * self.width;
-        match &mut self.current {
-            Some((k, c)) if *k == key => f(c),
-            _ => {
-                self.flush_bucket();
-                let mut c = Counts::default();
-                f(&mut c);
-                self.current = Some((key, c));
-            }
-        }
+        let mut c = Counts::default();
+        f(&mut c);
+        self.current = Some((key, c));
     }
 
     /// Moves the current bucket into the map (widening buckets when over the cap).

@@ -59,12 +59,6 @@ impl Hasher for FxHasher {
     }
 
     #[inline]
-    fn write_u128(&mut self, i: u128) {
-        self.add(i as u64);
-        self.add((i >> 64) as u64);
-    }
-
-    #[inline]
     fn finish(&self) -> u64 {
         avalanche(self.hash)
     }

@@ -179,8 +179,9 @@ impl QidWindow {
         }
     }
 
-    /// Inserts `key` now (bypassing the queue of [`QidWindow::push`]): `true` if it was not held (then, with the window full, the oldest ID
-    /// is evicted), `false` if it was (nothing changes).
+    /// Inserts `key` now (bypassing the queue of [`QidWindow::push`]): `true` if it was not
+    /// held (then, with the window full, the oldest ID is evicted), `false` if it was
+    /// (nothing changes).
     #[inline]
     pub(crate) fn insert(&mut self, key: QidKey) -> bool {
         if self.contains(key) {

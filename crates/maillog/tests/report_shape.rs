@@ -2,7 +2,9 @@
 //! (overflow rows) of the per-key maps.
 
 use chrono::{TimeZone, Utc};
-use pftls_maillog::{render_report, Analyzer, By, LogQuery, YearHint, MAX_KEYS, OTHER};
+use pftls_maillog::{
+    render_report, Analyzer, By, LogQuery, YearHint, MAX_BUCKETS, MAX_KEYS, OTHER,
+};
 
 fn hint() -> YearHint {
     YearHint::utc(Utc.with_ymd_and_hms(2024, 12, 1, 0, 0, 0).unwrap())
@@ -130,4 +132,52 @@ fn per_key_maps_are_bounded() {
         r.by_client.iter().map(|c| c.connections).sum::<u64>(),
         n as u64
     );
+}
+
+/// More one-second buckets than [`MAX_BUCKETS`]: the width doubles until they fit, every
+/// bucket starts on a multiple of the final width, no two share a start, and the buckets add
+/// up to the totals (the bucket being filled when a widening happens lands aligned too).
+#[test]
+fn buckets_widen_and_stay_aligned() {
+    let query = LogQuery {
+        bucket: std::time::Duration::from_secs(1),
+        quiet: true,
+        ..LogQuery::default()
+    };
+    let mut a = Analyzer::new(&query, &hint());
+    let start = Utc
+        .with_ymd_and_hms(2024, 11, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp();
+    // 3 s apart, so that each line opens a new one-second bucket; 70 000 lines span more
+    // than 4 x MAX_BUCKETS seconds, so the width doubles more than once.
+    let n = 70_000i64;
+    for i in 0..n {
+        let t = chrono::DateTime::from_timestamp(start + 3 * i, 0).unwrap();
+        a.feed_line(
+            format!(
+                "{} mx postfix/smtpd[{}]: connect from h.example[192.0.2.1]",
+                t.format("%Y-%m-%dT%H:%M:%S+00:00"),
+                100 + i % 50
+            )
+            .as_bytes(),
+        );
+    }
+    let r = a.finish();
+    assert_eq!(r.totals.connections, n as u64);
+    assert!(r.buckets.len() <= MAX_BUCKETS, "{}", r.buckets.len());
+    let width = i64::try_from(r.bucket_seconds).unwrap();
+    assert!(width >= 4, "widened: {width}");
+    let mut starts = std::collections::BTreeSet::new();
+    for b in &r.buckets {
+        let s = b.start.timestamp();
+        assert_eq!(
+            s.rem_euclid(width),
+            0,
+            "bucket at {s} not on a multiple of {width}"
+        );
+        assert!(starts.insert(s), "two buckets start at {s}");
+    }
+    let sum: u64 = r.buckets.iter().map(|b| b.counts.connections).sum();
+    assert_eq!(sum, n as u64);
 }
